@@ -18,8 +18,8 @@
 // # Optional capabilities
 //
 // Some stores can do more. Each extra capability is a one-method or two-method
-// interface found by type assertion: [Pruner], [Lister], [UserIndex], [Renamer]
-// and [Locker].
+// interface found by type assertion: [Pruner], [Lister], [UserIndex], [Renamer],
+// [Locker] and [Taker].
 //
 // This package imports nothing of sesame, so every store driver and the
 // conformance suite (package storetest) depend on it alone.
@@ -92,7 +92,9 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// Record is one stored session.
+// Record is one stored session. Stores keep its times to at least millisecond
+// precision; the times they return may be in any location (compare them with
+// [time.Time.Equal]).
 type Record struct {
 	// Values maps each session key to its JSON encoding. Stores return
 	// values exactly as they were set; an incremented value is the decimal
@@ -147,8 +149,14 @@ type Change struct {
 	Expires time.Time
 
 	// Now is the time of the change. It sets LastSeen, and Created on create.
-	// Zero means the store's clock.
+	// Zero means the store's clock. It never decides whether the record is
+	// live: the store's clock does (see [Merge]).
 	Now time.Time
+
+	// Created, when not zero on a create, is the record's creation time
+	// instead of Now. sesame uses it to carry a session's age across an ID
+	// regeneration. It is ignored on updates.
+	Created time.Time
 
 	// SetUser, when true, replaces UserID, IP and UserAgent with the values
 	// below (an empty UserID detaches the session from its user).
@@ -219,11 +227,17 @@ var ErrStop = errors.New("store: stop listing")
 // for "sessions of a user" and "log out other devices".
 type UserIndex interface {
 	// UserSessions returns the live records of userID, without their values
-	// (Record.Values is nil). An unknown user has none.
+	// (Record.Values is nil). An unknown user has none, and so has the empty
+	// userID: records without a user are never listed here.
 	UserSessions(ctx context.Context, userID string) ([]Entry, error)
 
 	// DeleteUserSessions deletes every record of userID except the one under
-	// the key except ("" keeps none) and returns how many it deleted.
+	// the key except ("" keeps none) and returns how many it deleted (expired
+	// records it removed on the way may or may not be counted).
+	// The empty userID deletes nothing (it never means "every anonymous
+	// session"). A non-empty except that is not a valid key returns
+	// ErrMalformedKey and deletes nothing, so a caller's mistake cannot log
+	// out the current session too.
 	DeleteUserSessions(ctx context.Context, userID, except string) (int, error)
 }
 
@@ -250,4 +264,15 @@ type Locker interface {
 	// not an error if the lock has expired or is held by someone else (it
 	// is then left alone).
 	Unlock(ctx context.Context, key, token string) error
+}
+
+// Taker is implemented by stores that can read and remove one value
+// atomically. sesame uses it to consume flash messages exactly once, even when
+// two requests on one session race: only one of them gets the value. Without
+// it, flash messages are removed by the next change set (at least once).
+type Taker interface {
+	// Take removes the value under field from the live record under key and
+	// returns it. ok is false when the record or the field is missing (or
+	// the record expired); nothing changes then.
+	Take(ctx context.Context, key, field string) (value []byte, ok bool, err error)
 }

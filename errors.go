@@ -1,0 +1,42 @@
+package sesame
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors reported by sesame. Test for them with [errors.Is]: sesame wraps them
+// with detail and with the store's own error.
+var (
+	// ErrStoreUnavailable marks a session that could not be loaded or
+	// committed because the store failed. [Session.Err] returns it after a
+	// failed load, and the middleware's error handler receives it; the
+	// default handler answers 503 Service Unavailable. Nothing is written
+	// back to the store for such a request.
+	ErrStoreUnavailable = errors.New("sesame: session store unavailable")
+
+	// ErrNotNumber is returned by [Session.Increment] and
+	// [Session.Decrement] when the value under the key is not an integer.
+	ErrNotNumber = errors.New("sesame: value is not an integer")
+
+	// ErrEncode is reported to the error handler when a value passed to
+	// [Session.Put] or [Session.Flash] cannot be encoded as JSON. The
+	// session is not committed.
+	ErrEncode = errors.New("sesame: cannot encode session value")
+
+	// ErrNoSession is returned by methods that need a session stored on the
+	// server when the request has none.
+	ErrNoSession = errors.New("sesame: no stored session")
+
+	// ErrLockTimeout is returned when a per-session lock could not be taken
+	// within its wait timeout; see [Manager.Lock].
+	ErrLockTimeout = errors.New("sesame: timed out waiting for session lock")
+
+	// ErrTooLarge is reported when a session's values exceed the store's
+	// size limit at commit. The stored session is kept as it was.
+	ErrTooLarge = errors.New("sesame: session too large")
+)
+
+func encodeError(what string, err error) error {
+	return fmt.Errorf("%w: %s: %w", ErrEncode, what, err)
+}

@@ -1,0 +1,299 @@
+package sesame
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sesamego/sesame/cookies"
+	"github.com/sesamego/sesame/memstore"
+	"github.com/sesamego/sesame/store"
+)
+
+// Defaults for [Config] fields left at their zero value.
+const (
+	DefaultIdleTimeout  = 2 * time.Hour
+	DefaultLifetime     = 24 * time.Hour
+	DefaultCookieName   = "sid"
+	DefaultTouchShare   = 0.1
+	DefaultStoreTimeout = 5 * time.Second
+)
+
+// Config configures a [Manager]. Its zero value is a valid, secure
+// configuration: an in-memory store, a Secure HttpOnly SameSite=Lax cookie named
+// "__Host-sid", a 2-hour idle timeout and a 24-hour absolute lifetime.
+type Config struct {
+	// Store holds the sessions. Nil means a new in-memory store
+	// (memstore.New()), which is lost on restart and not shared between
+	// processes.
+	Store store.Store
+
+	// Cookie configures the session cookie.
+	Cookie CookieConfig
+
+	// TokenHeader, when set, reads the session ID from this request header
+	// instead of a cookie (for API clients), and sends a new or changed ID
+	// back in the same response header. No cookie is read or written then.
+	TokenHeader string
+
+	// IdleTimeout ends a session that has not been used for this long. The
+	// server enforces it from the record's last-seen time, whatever the
+	// cookie says. Zero means DefaultIdleTimeout (2h); negative means no
+	// idle timeout.
+	IdleTimeout time.Duration
+
+	// Lifetime ends a session this long after it was created, however active
+	// it is (the absolute timeout). Zero means DefaultLifetime (24h).
+	Lifetime time.Duration
+
+	// ClearWithBrowser makes the session cookie a browser-session cookie
+	// (no Max-Age), so it is gone when the browser closes. False means a
+	// persistent cookie whose Max-Age is the time left of Lifetime.
+	ClearWithBrowser bool
+
+	// TouchShare is the share of IdleTimeout that must pass before an
+	// unchanged session's expiry is extended in the store, so busy
+	// sessions cost one write per share, not one per request. Zero means
+	// DefaultTouchShare (0.1); it must be below 1.
+	TouchShare float64
+
+	// StoreTimeout bounds each store call. Commits run with a context that
+	// is not cancelled when the client goes away, so a change is never
+	// half lost; this bound still applies. Zero means DefaultStoreTimeout
+	// (5s).
+	StoreTimeout time.Duration
+
+	// ErrorHandler writes the response when the session could not be
+	// loaded or committed (the store is down, a value could not be encoded,
+	// the session is over the size limit). Nil means a plain 503 Service
+	// Unavailable (500 for encoding errors) that reveals no detail.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Logger receives session events (created, regenerated, destroyed,
+	// expired, store errors) with the session's short hash, never its ID
+	// or values. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// OnEvent, when set, is called for every session event (for metrics).
+	// It must be fast and safe for concurrent use.
+	OnEvent func(Event)
+
+	// Anomaly configures detection of a session used from another client
+	// than the one that logged in. The zero value ignores such changes.
+	Anomaly AnomalyPolicy
+}
+
+// CookieConfig configures the session cookie. Its zero value is the secure
+// default.
+type CookieConfig struct {
+	// Name is the cookie name. Zero means "sid". When the cookie is Secure
+	// and the name has no prefix, sesame prefixes it: "__Host-" when Domain
+	// is empty and Path is "/", "__Secure-" otherwise, so the browser itself
+	// refuses cookies tossed from sibling subdomains or plain HTTP.
+	Name string
+
+	// Domain is the cookie's Domain attribute. Empty (the default and the
+	// safest) means the cookie goes back to the exact host only.
+	Domain string
+
+	// Path is the cookie's Path. Empty means "/".
+	Path string
+
+	// SameSite is the cookie's SameSite attribute. Zero means Lax.
+	SameSite http.SameSite
+
+	// Partitioned sets the Partitioned attribute (CHIPS), for sessions in
+	// third-party iframes; it needs SameSite=None.
+	Partitioned bool
+
+	// AllowInsecureHTTP drops the Secure attribute (and with it the name
+	// prefix) so the cookie works over plain HTTP. Use it only for local
+	// development; a warning is logged at New.
+	AllowInsecureHTTP bool
+}
+
+// A Manager loads and commits sessions. Create one with [New]; it is safe for
+// concurrent use, and several managers with different cookie names can serve
+// one app.
+type Manager struct {
+	store        store.Store
+	cookieName   string
+	cookie       cookies.Options
+	tokenHeader  string
+	idle         time.Duration
+	lifetime     time.Duration
+	persistent   bool
+	touchAfter   time.Duration
+	storeTimeout time.Duration
+	errorHandler func(http.ResponseWriter, *http.Request, error)
+	log          *slog.Logger
+	onEvent      func(Event)
+	anomaly      AnomalyPolicy
+	ctxKey       *contextKey
+	onRegenerate []func(*Session)
+
+	now func() time.Time // the clock; tests replace it
+}
+
+// New validates cfg and returns a Manager. Invalid cookie attributes (for
+// example SameSite=None with AllowInsecureHTTP) are an error here, not at the
+// first request.
+func New(cfg Config) (*Manager, error) {
+	m := &Manager{
+		store:        cfg.Store,
+		tokenHeader:  cfg.TokenHeader,
+		idle:         cfg.IdleTimeout,
+		lifetime:     cfg.Lifetime,
+		persistent:   !cfg.ClearWithBrowser,
+		storeTimeout: cfg.StoreTimeout,
+		errorHandler: cfg.ErrorHandler,
+		log:          cfg.Logger,
+		onEvent:      cfg.OnEvent,
+		anomaly:      cfg.Anomaly,
+		ctxKey:       new(contextKey),
+		now:          time.Now,
+	}
+	if m.store == nil {
+		m.store = memstore.New()
+	}
+	if m.idle == 0 {
+		m.idle = DefaultIdleTimeout
+	}
+	if m.lifetime == 0 {
+		m.lifetime = DefaultLifetime
+	}
+	if m.lifetime < 0 {
+		return nil, errors.New("sesame: Lifetime must not be negative")
+	}
+	share := cfg.TouchShare
+	if share == 0 {
+		share = DefaultTouchShare
+	}
+	if share < 0 || share >= 1 {
+		return nil, fmt.Errorf("sesame: TouchShare %v is not in [0, 1)", share)
+	}
+	if m.idle > 0 {
+		m.touchAfter = time.Duration(float64(m.idle) * share)
+	} else {
+		m.touchAfter = time.Duration(float64(m.lifetime) * share)
+	}
+	if m.storeTimeout <= 0 {
+		m.storeTimeout = DefaultStoreTimeout
+	}
+	if m.errorHandler == nil {
+		m.errorHandler = defaultErrorHandler
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	if err := m.anomaly.validate(); err != nil {
+		return nil, err
+	}
+
+	c := cfg.Cookie
+	m.cookie = cookies.Options{
+		Domain:            c.Domain,
+		Path:              c.Path,
+		SameSite:          c.SameSite,
+		Partitioned:       c.Partitioned,
+		AllowInsecureHTTP: c.AllowInsecureHTTP,
+	}
+	if m.cookie.Path == "" {
+		m.cookie.Path = "/"
+	}
+	name := c.Name
+	if name == "" {
+		name = DefaultCookieName
+	}
+	if !c.AllowInsecureHTTP && !hasPrefixFold(name, "__Host-") && !hasPrefixFold(name, "__Secure-") {
+		if c.Domain == "" && m.cookie.Path == "/" {
+			name = "__Host-" + name
+		} else {
+			name = "__Secure-" + name
+		}
+	}
+	m.cookieName = name
+	if m.tokenHeader == "" {
+		// Validate the attributes once, with a representative value, so a bad
+		// combination fails here rather than on the first response.
+		probe := m.cookie.Cookie(m.cookieName, newID())
+		if err := cookies.Validate(probe); err != nil {
+			return nil, fmt.Errorf("sesame: session cookie: %w", err)
+		}
+	}
+	if c.AllowInsecureHTTP {
+		m.log.Warn("sesame: session cookie sent without Secure (AllowInsecureHTTP); use only for local development",
+			"cookie", m.cookieName)
+	}
+	return m, nil
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// CookieName returns the session cookie's name, with the prefix sesame added.
+func (m *Manager) CookieName() string { return m.cookieName }
+
+// Store returns the manager's store.
+func (m *Manager) Store() store.Store { return m.store }
+
+// IdleTimeout returns the effective idle timeout (negative: none).
+func (m *Manager) IdleTimeout() time.Duration { return m.idle }
+
+// Lifetime returns the effective absolute lifetime.
+func (m *Manager) Lifetime() time.Duration { return m.lifetime }
+
+// OnRegenerate registers fn to run whenever a session of this manager is
+// regenerated, after the new ID is chosen and before the handler goes on. The
+// csrf package uses it to rotate its token. It is not safe to call while the
+// manager serves requests.
+func (m *Manager) OnRegenerate(fn func(*Session)) { m.onRegenerate = append(m.onRegenerate, fn) }
+
+// Ping does one real round trip to the store (loading a key that does not
+// exist) and returns its error, wrapping ErrStoreUnavailable. Use it for
+// health checks; see also [Manager.ReadyHandler].
+func (m *Manager) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	defer cancel()
+	if _, _, err := m.store.Load(ctx, store.Key("sesame-ping")); err != nil {
+		return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	return nil
+}
+
+// ReadyHandler returns an HTTP handler for readiness probes: 200 "ok" when
+// [Manager.Ping] succeeds, 503 with the reason when it fails.
+func (m *Manager) ReadyHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := m.Ping(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, err.Error())
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+}
+
+// defaultErrorHandler answers 503 for store failures and 500 for anything
+// else, without revealing the cause to the client.
+func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusInternalServerError
+	if errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrLockTimeout) {
+		code = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, http.StatusText(code), code)
+}
+
+// ParseDuration parses the human durations used in config files and flags:
+// "500ms", "30s", "30m", "2h", "7d", "2w", "1y" (y = 365.25 days), as well as
+// anything [time.ParseDuration] accepts. "", "0", negative values and
+// garbage are errors.
+func ParseDuration(s string) (time.Duration, error) { return cookies.ParseDuration(s) }

@@ -1,0 +1,215 @@
+package sesame
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sesamego/sesame/cookies"
+)
+
+// Handler returns middleware that gives every request a lazy [Session] (read
+// it with [From]) and commits the session's changes before the first byte of
+// the response. It is safe for concurrent use.
+//
+// The store is read on the session's first use, not before; a request that
+// never touches its session does no store I/O and gets no Set-Cookie. When the
+// session cannot be loaded or committed, the handler's response is replaced
+// by the manager's ErrorHandler (503 by default) and nothing is stored.
+//
+// Responses that set or clear the session cookie get "Cache-Control:
+// no-store" (unless the handler set its own Cache-Control) and every response
+// whose session was read gets "Vary: Cookie". The wrapped ResponseWriter keeps
+// [http.ResponseController], [http.Flusher], [http.Hijacker] and
+// [io.ReaderFrom] working; flushing or hijacking commits the session first.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// One allocation holds the session, the writer and the context.
+		st := &requestState{}
+		st.ctx = sessionContext{Context: r.Context(), s: &st.s}
+		r = r.WithContext(&st.ctx)
+		st.s = Session{m: m, r: r}
+		st.w = sessionWriter{w: w, s: &st.s}
+		next.ServeHTTP(&st.w, r)
+		st.w.finish()
+	})
+}
+
+type requestState struct {
+	s   Session
+	w   sessionWriter
+	ctx sessionContext
+}
+
+// sessionContext answers both the manager's key and the "last session" key
+// without two context.WithValue allocations. Its Done channel is its
+// parent's, so derived contexts do not need a propagation goroutine.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+func (c *sessionContext) Value(key any) any {
+	switch k := key.(type) {
+	case *contextKey:
+		if k == c.s.m.ctxKey {
+			return c.s
+		}
+	case lastSessionKey:
+		return c.s
+	}
+	return c.Context.Value(key)
+}
+
+// sessionWriter commits the session before the first byte goes out.
+type sessionWriter struct {
+	w      http.ResponseWriter
+	s      *Session
+	done   bool // commit attempted
+	failed bool // commit failed: the error response was written, drop the rest
+}
+
+// before commits the session once; on failure it writes the error response.
+func (sw *sessionWriter) before() {
+	if sw.done {
+		return
+	}
+	sw.done = true
+	s := sw.s
+	err := s.commit(sw.w)
+	if s.loaded {
+		sw.w.Header().Add("Vary", "Cookie")
+	}
+	if err != nil {
+		sw.failed = true
+		h := sw.w.Header()
+		for k := range h {
+			delete(h, k)
+		}
+		s.m.errorHandler(sw.w, s.r, err)
+	}
+}
+
+// finish runs after the handler returned.
+func (sw *sessionWriter) finish() { sw.before() }
+
+func (sw *sessionWriter) Header() http.Header { return sw.w.Header() }
+
+func (sw *sessionWriter) WriteHeader(code int) {
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		// Informational responses (103 Early Hints) go out before the session
+		// is committed and may be followed by more headers.
+		sw.w.WriteHeader(code)
+		return
+	}
+	sw.before()
+	if sw.failed {
+		return
+	}
+	sw.w.WriteHeader(code)
+}
+
+func (sw *sessionWriter) Write(b []byte) (int, error) {
+	sw.before()
+	if sw.failed {
+		return len(b), nil
+	}
+	return sw.w.Write(b)
+}
+
+// ReadFrom lets io.Copy use the underlying writer's sendfile path.
+func (sw *sessionWriter) ReadFrom(src io.Reader) (int64, error) {
+	sw.before()
+	if sw.failed {
+		return io.Copy(io.Discard, src)
+	}
+	if rf, ok := sw.w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(writerOnly{sw.w}, src)
+}
+
+type writerOnly struct{ io.Writer }
+
+// Flush commits the session and flushes the underlying writer.
+func (sw *sessionWriter) Flush() { _ = sw.FlushError() }
+
+// FlushError is what [http.ResponseController.Flush] calls.
+func (sw *sessionWriter) FlushError() error {
+	sw.before()
+	if sw.failed {
+		return nil
+	}
+	return http.NewResponseController(sw.w).Flush()
+}
+
+// Hijack commits the session and hands over the connection.
+func (sw *sessionWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	sw.before()
+	if sw.failed {
+		return nil, nil, errors.New("sesame: session commit failed; response already written")
+	}
+	return http.NewResponseController(sw.w).Hijack()
+}
+
+// Unwrap returns the underlying writer, for [http.ResponseController].
+func (sw *sessionWriter) Unwrap() http.ResponseWriter { return sw.w }
+
+// Commit commits the request's session now, before the handler writes its
+// response, and reports the error the middleware would otherwise hand to the
+// error handler. Use it when a handler must know that its changes are stored
+// (before a long stream, say). It is a no-op after the first call.
+func (m *Manager) Commit(w http.ResponseWriter, r *http.Request) error {
+	s := m.Session(r)
+	if s == nil {
+		return errors.New("sesame: Commit called on a request that did not pass through Manager.Handler")
+	}
+	return s.commit(w)
+}
+
+// writeID sends a new or changed session ID to the client.
+func (m *Manager) writeID(w http.ResponseWriter, id string, created, now time.Time) error {
+	if m.tokenHeader != "" {
+		w.Header().Set(m.tokenHeader, id)
+		noStore(w)
+		return nil
+	}
+	o := m.cookie
+	if m.persistent {
+		o.MaxAge = created.Add(m.lifetime).Sub(now)
+		if o.MaxAge < time.Second {
+			o.MaxAge = time.Second
+		}
+	}
+	if err := cookies.Write(w, o.Cookie(m.cookieName, id)); err != nil {
+		return err
+	}
+	noStore(w)
+	return nil
+}
+
+// clearCookie tells the client to drop its session cookie.
+func (m *Manager) clearCookie(w http.ResponseWriter) error {
+	if m.tokenHeader != "" {
+		w.Header().Set(m.tokenHeader, "")
+		noStore(w)
+		return nil
+	}
+	if err := cookies.Clear(w, m.cookieName, m.cookie); err != nil {
+		return err
+	}
+	noStore(w)
+	return nil
+}
+
+func noStore(w http.ResponseWriter) {
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+}
+
+func cookieValues(r *http.Request, name string) []string { return cookies.Values(r, name) }

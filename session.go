@@ -1,0 +1,697 @@
+package sesame
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sesamego/sesame/store"
+)
+
+// Reserved keys. Keys that start with "__" belong to sesame and its
+// subpackages; [Session.All] and [Session.Clear] leave them out.
+const (
+	reservedPrefix = "__"
+	flashKey       = "__flash"
+)
+
+// A Session is one request's view of a session. Get it with [From] inside
+// [Manager.Handler]. Its methods are safe for concurrent use by the
+// goroutines of one request.
+//
+// A Session is lazy: it reads the store on the first call that needs data,
+// not before, and a request that never calls it costs no store I/O. Changes
+// are collected as a change set and committed once, before the response's
+// first byte, atomically on top of whatever the store holds by then, so
+// concurrent requests on one session never lose each other's writes.
+type Session struct {
+	m *Manager
+	r *http.Request
+
+	mu     sync.Mutex
+	loaded bool
+	err    error // load failure; nothing is committed when set
+	encErr error // a value that could not be encoded
+
+	id     string       // the session ID ("" until minted for a new session)
+	key    string       // store.Key(id)
+	stored bool         // a live record exists under key
+	rec    store.Record // the loaded record's metadata (and values)
+	values map[string][]byte
+
+	// The change set.
+	clear  bool
+	set    map[string][]byte
+	del    map[string]struct{}
+	incr   map[string]int64
+	user   *userChange
+	dirty  bool
+	expire bool // the stored record must be deleted at commit (Destroy)
+
+	regenerate bool
+	staleID    bool   // the request carried an ID that loads nothing
+	destroyKey string // a record to delete at commit
+
+	flashIn  *Flashes
+	flashOut map[string]json.RawMessage
+
+	anomaly   string
+	committed bool
+}
+
+type userChange struct{ id, ip, ua string }
+
+// contextKey identifies one manager's session in a context. It is not
+// zero-sized, so each new(contextKey) is a distinct pointer.
+type contextKey struct{ _ byte }
+
+// From returns the request's session. It panics when r did not pass through
+// a [Manager.Handler], which is a programming error; with several managers,
+// use [Manager.Session].
+func From(r *http.Request) *Session {
+	s := FromContext(r.Context())
+	if s == nil {
+		panic("sesame: From called on a request that did not pass through Manager.Handler")
+	}
+	return s
+}
+
+// FromContext returns the session stored in ctx by [Manager.Handler], or nil.
+// With several managers it returns the innermost one's session.
+func FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(lastSessionKey{}).(*Session)
+	return s
+}
+
+type lastSessionKey struct{}
+
+// Session returns the session of this manager for r, or nil when r did not
+// pass through m's Handler. Use it when one app runs several managers.
+func (m *Manager) Session(r *http.Request) *Session {
+	s, _ := r.Context().Value(m.ctxKey).(*Session)
+	return s
+}
+
+// load reads the session from the store on first use. s.mu is held.
+func (s *Session) load() {
+	if s.loaded {
+		return
+	}
+	s.loaded = true
+	m := s.m
+	now := m.now()
+	ids := m.requestIDs(s.r)
+	for _, id := range ids {
+		key := store.Key(id)
+		rec, ok, err := m.storeLoad(s.r.Context(), key, s.r.URL.Path)
+		if err != nil {
+			s.err = err
+			s.values = map[string][]byte{}
+			return
+		}
+		if !ok {
+			continue
+		}
+		if reason := m.expiredReason(rec, now); reason != "" {
+			m.emit(s.r.Context(), Event{Kind: EventExpired, Hash: shortHash(key), UserID: rec.UserID, Path: s.r.URL.Path, Reason: reason})
+			continue
+		}
+		s.id, s.key, s.stored, s.rec = id, key, true, rec
+		break
+	}
+	if !s.stored {
+		s.staleID = len(ids) > 0 || m.requestHasCookie(s.r)
+		if len(ids) > 0 {
+			m.emit(s.r.Context(), Event{Kind: EventExpired, Hash: shortHash(store.Key(ids[0])), Path: s.r.URL.Path, Reason: "unknown"})
+		}
+		s.values = map[string][]byte{}
+		return
+	}
+	s.values = s.rec.Values
+	if s.values == nil {
+		s.values = map[string][]byte{}
+	}
+	if raw, ok := s.values[flashKey]; ok {
+		delete(s.values, flashKey)
+		if t, ok := m.store.(store.Taker); ok {
+			// Consume the flash atomically: of two racing requests only one
+			// gets it.
+			v, ok, err := m.storeTake(s.r.Context(), t, s.key, flashKey)
+			if err != nil {
+				s.err = err
+				return
+			}
+			raw = nil
+			if ok {
+				raw = v
+			}
+		} else {
+			s.deleteKey(flashKey)
+		}
+		s.flashIn = parseFlashes(raw)
+	}
+	s.checkAnomaly(now)
+}
+
+// requestIDs returns the well-formed session IDs the request carries, in
+// order, at most three (a request with several cookies of one name is either
+// a stale path cookie or cookie tossing: each candidate is tried, and an
+// unknown ID is never adopted).
+func (m *Manager) requestIDs(r *http.Request) []string {
+	var raw []string
+	if m.tokenHeader != "" {
+		raw = r.Header.Values(m.tokenHeader)
+	} else {
+		raw = cookieValues(r, m.cookieName)
+	}
+	var ids []string
+	for _, v := range raw {
+		if validID(v) && !slices.Contains(ids, v) {
+			ids = append(ids, v)
+			if len(ids) == 3 {
+				break
+			}
+		}
+	}
+	return ids
+}
+
+func (m *Manager) requestHasCookie(r *http.Request) bool {
+	if m.tokenHeader != "" {
+		return r.Header.Get(m.tokenHeader) != ""
+	}
+	return len(cookieValues(r, m.cookieName)) > 0
+}
+
+func (m *Manager) expiredReason(rec store.Record, now time.Time) string {
+	switch {
+	case !rec.Expires.After(now):
+		return "expired"
+	case m.idle > 0 && !rec.LastSeen.Add(m.idle).After(now):
+		return "idle"
+	case !rec.Created.Add(m.lifetime).After(now):
+		return "absolute"
+	}
+	return ""
+}
+
+// expiry returns when a session created at created and used at now expires:
+// the idle deadline, capped by the absolute one.
+func (m *Manager) expiry(created, now time.Time) time.Time {
+	exp := created.Add(m.lifetime)
+	if m.idle > 0 {
+		if idle := now.Add(m.idle); idle.Before(exp) {
+			exp = idle
+		}
+	}
+	return exp
+}
+
+// ID returns the session ID, or "" for a new session that has not been
+// stored yet. After [Session.Regenerate] it is the new ID. Treat it as a
+// secret: it is the bearer credential of the session.
+func (s *Session) ID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.id
+}
+
+// IsNew reports whether the request carried no live session.
+func (s *Session) IsNew() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return !s.stored
+}
+
+// Err returns the error that prevented loading the session (wrapping
+// [ErrStoreUnavailable]), or nil. When it is set the session behaves as empty
+// and nothing is written back.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.err
+}
+
+// Put sets key to value. The value is encoded as JSON at once; a value that
+// cannot be encoded (a channel, a func, a cyclic structure) is reported to the
+// manager's error handler at commit and nothing of the request is stored.
+func (s *Session) Put(key string, value any) {
+	b, err := json.Marshal(value)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if err != nil {
+		if s.encErr == nil {
+			s.encErr = fmt.Errorf("%w: key %q: %w", ErrEncode, key, err)
+		}
+		return
+	}
+	s.putRaw(key, b)
+}
+
+// putRaw records key = b (JSON) in the view and the change set. s.mu is held.
+func (s *Session) putRaw(key string, b []byte) {
+	s.values[key] = b
+	if s.set == nil {
+		s.set = make(map[string][]byte)
+	}
+	s.set[key] = b
+	delete(s.incr, key)
+	s.dirty = true
+}
+
+// deleteKey records the removal of key. s.mu is held.
+func (s *Session) deleteKey(key string) {
+	delete(s.values, key)
+	delete(s.set, key)
+	delete(s.incr, key)
+	if s.del == nil {
+		s.del = make(map[string]struct{})
+	}
+	s.del[key] = struct{}{}
+	s.dirty = true
+}
+
+// raw returns the JSON encoding of key's value. s.mu is held.
+func (s *Session) raw(key string) ([]byte, bool) {
+	s.load()
+	b, ok := s.values[key]
+	return b, ok
+}
+
+// Get returns the value of key decoded from JSON into a Go value (bool,
+// string, int64 for integers, float64 for other numbers, []any,
+// map[string]any), or nil when the key is missing. Use [Get] to decode into
+// your own type.
+func (s *Session) Get(key string) any {
+	s.mu.Lock()
+	b, ok := s.raw(key)
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	v, err := decodeAny(b)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+// Has reports whether key has a value.
+func (s *Session) Has(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.raw(key)
+	return ok
+}
+
+// Forget removes the keys.
+func (s *Session) Forget(keys ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	for _, k := range keys {
+		s.deleteKey(k)
+	}
+}
+
+// Pull returns the value of key, like [Session.Get], and removes it.
+func (s *Session) Pull(key string) any {
+	v := s.Get(key)
+	s.Forget(key)
+	return v
+}
+
+// Increment adds by to the integer under key (a missing key counts as 0) and
+// returns the value this request now sees. The store applies the addition
+// atomically at commit, so two concurrent requests that each add 1 add 2. It
+// returns an error wrapping [ErrNotNumber] when the value is not an integer.
+func (s *Session) Increment(key string, by int64) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	n, err := store.AddInt(s.values[key], by)
+	if err != nil {
+		return 0, fmt.Errorf("%w: key %q", ErrNotNumber, key)
+	}
+	s.values[key] = appendInt(nil, n)
+	if _, isSet := s.set[key]; isSet {
+		s.set[key] = s.values[key]
+	} else {
+		if s.incr == nil {
+			s.incr = make(map[string]int64)
+		}
+		s.incr[key] += by
+	}
+	s.dirty = true
+	return n, nil
+}
+
+// Decrement subtracts by from the integer under key; see [Session.Increment].
+func (s *Session) Decrement(key string, by int64) (int64, error) {
+	return s.Increment(key, -by)
+}
+
+// All returns a copy of every value, decoded as by [Session.Get]. Keys
+// reserved by sesame (starting with "__") are left out.
+func (s *Session) All() map[string]any {
+	s.mu.Lock()
+	raw := maps.Clone(s.valuesLocked())
+	s.mu.Unlock()
+	out := make(map[string]any, len(raw))
+	for k, b := range raw {
+		if strings.HasPrefix(k, reservedPrefix) {
+			continue
+		}
+		if v, err := decodeAny(b); err == nil {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Keys returns the session's keys, sorted, without reserved ones.
+func (s *Session) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keys []string
+	for k := range s.valuesLocked() {
+		if !strings.HasPrefix(k, reservedPrefix) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Size returns the encoded size in bytes of the session's keys and values.
+func (s *Session) Size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return store.Size(s.valuesLocked())
+}
+
+func (s *Session) valuesLocked() map[string][]byte {
+	s.load()
+	return s.values
+}
+
+// Clear removes every value (keys reserved by sesame, such as the CSRF token,
+// are kept). The session itself, its ID and its user stay.
+func (s *Session) Clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	kept := map[string][]byte{}
+	for k, v := range s.values {
+		if strings.HasPrefix(k, reservedPrefix) {
+			kept[k] = v
+		}
+	}
+	s.values = map[string][]byte{}
+	s.clear = true
+	s.set, s.del, s.incr = nil, nil, nil
+	s.dirty = true
+	for k, v := range kept {
+		s.putRaw(k, v)
+	}
+}
+
+// SetUser ties the session to a user: stores with a user index can then
+// list the user's sessions and log out the others ([Manager.UserSessions]).
+// It also records the client's IP address and user agent, for the devices
+// list and anomaly detection. Call it at login, after [Session.Regenerate]. An
+// empty id detaches the session from its user (logout without destroy).
+func (s *Session) SetUser(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	uc := &userChange{id: id}
+	if id != "" {
+		uc.ip = s.m.anomaly.clientIP(s.r)
+		uc.ua = truncate(s.r.UserAgent(), 512)
+	}
+	s.user = uc
+	s.dirty = true
+}
+
+// UserID returns the session's user set by [Session.SetUser], or "".
+func (s *Session) UserID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if s.user != nil {
+		return s.user.id
+	}
+	return s.rec.UserID
+}
+
+// CreatedAt returns when the session was first stored (zero for a new one).
+func (s *Session) CreatedAt() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.rec.Created
+}
+
+// Regenerate gives the session a new ID and keeps its data; the old ID can no
+// longer load anything by the time the response is sent. Call it whenever the
+// privilege level changes (login, logout, password change) to defeat session
+// fixation. It takes effect at commit, together with the request's other
+// changes, and returns the load error if the store failed.
+func (s *Session) Regenerate() error {
+	s.mu.Lock()
+	s.load()
+	if s.err != nil {
+		s.mu.Unlock()
+		return s.err
+	}
+	s.regenerate = true
+	s.dirty = true
+	// The new ID is chosen now so that the handler (and OnRegenerate hooks)
+	// see it; it reaches the store and the cookie at commit.
+	if s.stored && s.destroyKey == "" {
+		s.destroyKey = s.key
+	}
+	s.id, s.key = newID(), ""
+	s.key = store.Key(s.id)
+	hooks := s.m.onRegenerate
+	s.mu.Unlock()
+	for _, fn := range hooks {
+		fn(s)
+	}
+	return nil
+}
+
+// Destroy deletes the session: its record is removed from the store and the
+// cookie is cleared when the response is sent. The Session can still be
+// used: anything put afterwards (a "logged out" flash, say) starts a new
+// session with a new ID. It returns the load error if the store failed.
+func (s *Session) Destroy() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if s.err != nil {
+		return s.err
+	}
+	s.destroyLocked()
+	return nil
+}
+
+// destroyLocked forgets the session and schedules its record's deletion.
+// s.mu is held.
+func (s *Session) destroyLocked() {
+	if s.stored && s.destroyKey == "" {
+		s.destroyKey = s.key
+	}
+	s.stored, s.id, s.key = false, "", ""
+	s.rec = store.Record{}
+	s.values = map[string][]byte{}
+	s.clear, s.set, s.del, s.incr, s.user = false, nil, nil, nil, nil
+	s.regenerate = false
+	s.flashOut = nil
+	s.staleID = true
+	s.dirty = true
+}
+
+// hasData reports whether the session holds anything worth storing. s.mu is
+// held.
+func (s *Session) hasData() bool {
+	return len(s.values) > 0 || len(s.flashOut) > 0 || (s.user != nil && s.user.id != "")
+}
+
+// commit writes the change set to the store and the cookie to w's header.
+// It runs once, before the response's first byte. s.mu must not be held.
+func (s *Session) commit(w http.ResponseWriter) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return nil
+	}
+	s.committed = true
+	if !s.loaded {
+		return nil // untouched: no store I/O, no cookie
+	}
+	if s.err != nil {
+		return s.err
+	}
+	if s.encErr != nil {
+		return s.encErr
+	}
+	if s.flashOut != nil {
+		b, err := json.Marshal(s.flashOut)
+		if err != nil {
+			return fmt.Errorf("%w: flash: %w", ErrEncode, err)
+		}
+		s.putRaw(flashKey, b)
+	}
+	m := s.m
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.r.Context()), m.storeTimeout)
+	defer cancel()
+	now := m.now()
+	path := s.r.URL.Path
+
+	// A destroyed (or regenerated) session's old record goes first.
+	if s.destroyKey != "" && !(s.regenerate && s.stored) {
+		if err := m.storeDelete(ctx, s.destroyKey, path); err != nil {
+			return err
+		}
+		kind := EventDestroyed
+		if s.regenerate {
+			kind = EventRegenerated
+		}
+		m.emit(ctx, Event{Kind: kind, Hash: shortHash(s.destroyKey), UserID: s.rec.UserID, Path: path})
+	}
+
+	switch {
+	case s.regenerate && s.stored:
+		return s.commitRegenerate(ctx, w, now)
+	case !s.stored:
+		if !s.hasData() {
+			if s.staleID {
+				return m.clearCookie(w)
+			}
+			return nil
+		}
+		if s.id == "" {
+			s.id = newID()
+			s.key = store.Key(s.id)
+		}
+		created := now
+		c := store.Change{
+			Create:  true,
+			Set:     maps.Clone(s.values),
+			Now:     now,
+			Created: created,
+			Expires: m.expiry(created, now),
+		}
+		s.applyUser(&c)
+		if err := m.storeApply(ctx, s.key, c, path); err != nil {
+			return err
+		}
+		s.stored = true
+		s.rec.Created = created
+		m.emit(ctx, Event{Kind: EventCreated, Hash: shortHash(s.key), UserID: c.UserID, Path: path})
+		return m.writeID(w, s.id, created, now)
+	case s.dirty:
+		c := s.change()
+		c.Now = now
+		c.Expires = m.expiry(s.rec.Created, now)
+		err := m.storeApply(ctx, s.key, c, path)
+		if errors.Is(err, store.ErrNotFound) {
+			// Destroyed or regenerated by a concurrent request: drop the
+			// change rather than resurrect the session.
+			m.emit(ctx, Event{Kind: EventLost, Hash: shortHash(s.key), UserID: s.rec.UserID, Path: path})
+			return m.clearCookie(w)
+		}
+		return err
+	case now.Sub(s.rec.LastSeen) >= m.touchAfter:
+		c := store.Change{Now: now, Expires: m.expiry(s.rec.Created, now)}
+		err := m.storeApply(ctx, s.key, c, path)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// commitRegenerate moves a stored session to its new ID. s.mu is held.
+func (s *Session) commitRegenerate(ctx context.Context, w http.ResponseWriter, now time.Time) error {
+	m := s.m
+	path := s.r.URL.Path
+	oldKey := s.destroyKey
+	var err error
+	if rn, ok := m.store.(store.Renamer); ok {
+		c := s.change()
+		c.Now = now
+		c.Expires = m.expiry(s.rec.Created, now)
+		err = m.storeRename(ctx, rn, oldKey, s.key, c, path)
+	} else {
+		c := store.Change{
+			Create:  true,
+			Set:     maps.Clone(s.values),
+			Now:     now,
+			Created: s.rec.Created,
+			Expires: m.expiry(s.rec.Created, now),
+		}
+		if s.user != nil {
+			s.applyUser(&c)
+		} else {
+			c.SetUser, c.UserID, c.IP, c.UserAgent = true, s.rec.UserID, s.rec.IP, s.rec.UserAgent
+		}
+		if err = m.storeApply(ctx, s.key, c, path); err == nil {
+			err = m.storeDelete(ctx, oldKey, path)
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		m.emit(ctx, Event{Kind: EventLost, Hash: shortHash(oldKey), UserID: s.rec.UserID, Path: path})
+		return m.clearCookie(w)
+	}
+	if err != nil {
+		return err
+	}
+	m.emit(ctx, Event{Kind: EventRegenerated, Hash: shortHash(oldKey), UserID: s.userIDLocked(), Path: path})
+	return m.writeID(w, s.id, s.rec.Created, now)
+}
+
+// userIDLocked is UserID for callers holding s.mu.
+func (s *Session) userIDLocked() string {
+	if s.user != nil {
+		return s.user.id
+	}
+	return s.rec.UserID
+}
+
+// change builds the store change set from the pending changes. s.mu is held.
+func (s *Session) change() store.Change {
+	c := store.Change{Clear: s.clear, Set: s.set, Incr: s.incr}
+	for k := range s.del {
+		c.Delete = append(c.Delete, k)
+	}
+	s.applyUser(&c)
+	return c
+}
+
+func (s *Session) applyUser(c *store.Change) {
+	if s.user != nil {
+		c.SetUser, c.UserID, c.IP, c.UserAgent = true, s.user.id, s.user.ip, s.user.ua
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

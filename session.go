@@ -64,6 +64,7 @@ type Session struct {
 
 	anomaly   string
 	committed bool
+	commitErr error // the first commit's result, returned by later calls
 }
 
 type userChange struct{ id, ip, ua string }
@@ -536,9 +537,15 @@ func (s *Session) commit(w http.ResponseWriter) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.committed {
-		return nil
+		return s.commitErr
 	}
 	s.committed = true
+	s.commitErr = s.commitLocked(w)
+	return s.commitErr
+}
+
+// commitLocked does the work of commit. s.mu is held.
+func (s *Session) commitLocked(w http.ResponseWriter) error {
 	if !s.loaded {
 		return nil // untouched: no store I/O, no cookie
 	}

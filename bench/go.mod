@@ -1,0 +1,15 @@
+module github.com/sesamego/sesame/bench
+
+go 1.26.0
+
+require (
+	github.com/gorilla/securecookie v1.1.2
+	github.com/sesamego/sesame v0.0.0
+)
+
+require (
+	golang.org/x/crypto v0.59.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
+
+replace github.com/sesamego/sesame => ../

@@ -1,0 +1,277 @@
+package csrf
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+
+	"github.com/sesamego/sesame"
+)
+
+// Reasons a request is rejected. The error handler receives an error that
+// wraps one of them; test with errors.Is.
+var (
+	// ErrCrossOrigin: the request came from another origin.
+	ErrCrossOrigin = errors.New("csrf: cross-origin request")
+	// ErrMissingToken: the request carried no token.
+	ErrMissingToken = errors.New("csrf: missing token")
+	// ErrBadToken: the token is malformed, or does not match the session's
+	// (another session's token, a token from before login, an expired
+	// session).
+	ErrBadToken = errors.New("csrf: invalid token")
+)
+
+// sessionKey holds the raw token in the session. Keys starting with "__" are
+// reserved: Session.All and Session.Clear leave them alone.
+const sessionKey = "__csrf"
+
+const tokenLen = 32
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// Defaults for Config.
+const (
+	DefaultFieldName  = "_csrf"
+	DefaultHeaderName = "X-CSRF-Token"
+)
+
+// Config configures a [Protector].
+type Config struct {
+	// Sessions is the manager whose session holds the token. Required. The
+	// Protector's Handler must run inside Sessions.Handler.
+	Sessions *sesame.Manager
+
+	// TrustedOrigins are origins ("https://admin.example.com") allowed to
+	// send unsafe requests besides the app's own.
+	TrustedOrigins []string
+
+	// FieldName is the form field carrying the token. Empty means "_csrf".
+	FieldName string
+
+	// HeaderName is the request header carrying the token. Empty means
+	// "X-CSRF-Token".
+	HeaderName string
+
+	// ErrorHandler answers rejected requests; err wraps the reason. Nil
+	// means 403 Forbidden (503 when the session store is down) with no
+	// detail.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Skip, when set, exempts requests for which it returns true from every
+	// check (webhooks authenticated otherwise). Use sparingly.
+	Skip func(r *http.Request) bool
+}
+
+// Protector is CSRF middleware. It is safe for concurrent use.
+type Protector struct {
+	m       *sesame.Manager
+	cop     *http.CrossOriginProtection
+	field   string
+	header  string
+	onError func(http.ResponseWriter, *http.Request, error)
+	skip    func(*http.Request) bool
+}
+
+// New returns a Protector for cfg. It registers a hook with cfg.Sessions that
+// replaces the token whenever a session is regenerated.
+func New(cfg Config) (*Protector, error) {
+	if cfg.Sessions == nil {
+		return nil, errors.New("csrf: Config.Sessions is required")
+	}
+	p := &Protector{
+		m:       cfg.Sessions,
+		cop:     http.NewCrossOriginProtection(),
+		field:   cfg.FieldName,
+		header:  cfg.HeaderName,
+		onError: cfg.ErrorHandler,
+		skip:    cfg.Skip,
+	}
+	for _, o := range cfg.TrustedOrigins {
+		if err := p.cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("csrf: trusted origin %q: %w", o, err)
+		}
+	}
+	if p.field == "" {
+		p.field = DefaultFieldName
+	}
+	if p.header == "" {
+		p.header = DefaultHeaderName
+	}
+	if p.onError == nil {
+		p.onError = defaultError
+	}
+	cfg.Sessions.OnRegenerate(func(s *sesame.Session) { s.Put(sessionKey, newToken()) })
+	return p, nil
+}
+
+func defaultError(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusForbidden
+	if errors.Is(err, sesame.ErrStoreUnavailable) {
+		code = http.StatusServiceUnavailable
+	}
+	http.Error(w, http.StatusText(code), code)
+}
+
+type ctxKey struct{}
+
+// Handler returns middleware that rejects forged unsafe requests and makes
+// [Token] and [TemplateField] work for the handlers it wraps. Safe methods
+// (GET, HEAD, OPTIONS, TRACE) always pass; they must not change state.
+func (p *Protector) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, p))
+		w.Header().Add("Vary", "Sec-Fetch-Site, Origin")
+		if err := p.Check(r); err != nil {
+			p.onError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Check reports whether r may proceed: nil for safe methods and for unsafe
+// requests from the app's origin with the session's token, else an error
+// wrapping ErrCrossOrigin, ErrMissingToken, ErrBadToken or
+// sesame.ErrStoreUnavailable.
+func (p *Protector) Check(r *http.Request) error {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return nil
+	}
+	if p.skip != nil && p.skip(r) {
+		return nil
+	}
+	if err := p.cop.Check(r); err != nil {
+		return fmt.Errorf("%w: %w", ErrCrossOrigin, err)
+	}
+	sent := r.Header.Get(p.header)
+	if sent == "" {
+		sent = r.PostFormValue(p.field)
+	}
+	if sent == "" {
+		return ErrMissingToken
+	}
+	s := p.m.Session(r)
+	if s == nil {
+		return errors.New("csrf: request did not pass through the sessions' Handler")
+	}
+	if err := s.Err(); err != nil {
+		return err
+	}
+	stored, ok := sesame.Get[string](s, sessionKey)
+	if !ok {
+		return fmt.Errorf("%w: the session has no token (expired or never issued)", ErrBadToken)
+	}
+	if !verify(stored, sent) {
+		return ErrBadToken
+	}
+	return nil
+}
+
+// Token returns the request's CSRF token, masked afresh, for a form field
+// or a meta tag. It stores a new token in the session when there is none (so
+// the session is saved). It returns "" when r did not pass through
+// [Protector.Handler] or the session store is down.
+func Token(r *http.Request) string {
+	p, _ := r.Context().Value(ctxKey{}).(*Protector)
+	if p == nil {
+		return ""
+	}
+	s := p.m.Session(r)
+	if s == nil || s.Err() != nil {
+		return ""
+	}
+	raw, ok := sesame.Get[string](s, sessionKey)
+	if !ok || !validRaw(raw) {
+		raw = newToken()
+		s.Put(sessionKey, raw)
+	}
+	return mask(raw)
+}
+
+// TemplateField returns a hidden form input carrying [Token], for html/template:
+//
+//	<form method="post">{{.CSRFField}} ...</form>
+func TemplateField(r *http.Request) template.HTML {
+	p, _ := r.Context().Value(ctxKey{}).(*Protector)
+	field := DefaultFieldName
+	if p != nil {
+		field = p.field
+	}
+	return template.HTML(`<input type="hidden" name="` + template.HTMLEscapeString(field) +
+		`" value="` + template.HTMLEscapeString(Token(r)) + `">`)
+}
+
+// FieldName returns the form field name the request's Protector reads.
+func FieldName(r *http.Request) string {
+	if p, _ := r.Context().Value(ctxKey{}).(*Protector); p != nil {
+		return p.field
+	}
+	return DefaultFieldName
+}
+
+// Rotate replaces the session's token; pages rendered before then stop
+// working. Regenerating the session rotates it already.
+func Rotate(s *sesame.Session) { s.Put(sessionKey, newToken()) }
+
+// newToken returns a fresh raw token: 32 random bytes, base64url.
+func newToken() string {
+	var b [tokenLen]byte
+	_, _ = rand.Read(b[:])
+	return b64.EncodeToString(b[:])
+}
+
+func validRaw(raw string) bool {
+	b, err := b64.DecodeString(raw)
+	return err == nil && len(b) == tokenLen
+}
+
+// mask returns pad || (pad XOR token), base64url, with a fresh random pad:
+// the same token never appears twice in responses.
+func mask(raw string) string {
+	tok, err := b64.DecodeString(raw)
+	if err != nil || len(tok) != tokenLen {
+		return ""
+	}
+	var out [2 * tokenLen]byte
+	_, _ = rand.Read(out[:tokenLen])
+	for i := range tokenLen {
+		out[tokenLen+i] = out[i] ^ tok[i]
+	}
+	return b64.EncodeToString(out[:])
+}
+
+// unmask reverses mask; ok is false for anything mask cannot produce.
+func unmask(sent string) ([]byte, bool) {
+	if len(sent) != b64.EncodedLen(2*tokenLen) {
+		return nil, false
+	}
+	b, err := b64.DecodeString(sent)
+	if err != nil || len(b) != 2*tokenLen {
+		return nil, false
+	}
+	tok := make([]byte, tokenLen)
+	for i := range tokenLen {
+		tok[i] = b[i] ^ b[tokenLen+i]
+	}
+	return tok, true
+}
+
+// verify reports whether sent (a masked token from a form or header) carries
+// the raw token stored in the session, in constant time.
+func verify(stored, sent string) bool {
+	want, err := b64.DecodeString(stored)
+	if err != nil || len(want) != tokenLen {
+		return false
+	}
+	got, ok := unmask(sent)
+	if !ok {
+		return false
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1
+}

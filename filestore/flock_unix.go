@@ -1,0 +1,32 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package filestore
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// crossProcess reports whether directory locks exclude other processes.
+const crossProcess = true
+
+// tryFlock tries to take an exclusive flock(2) on f without blocking. The
+// lock belongs to f's open file description, so it also excludes other
+// descriptions of the same directory in this process, and it is released when
+// f is closed or the process dies.
+func tryFlock(f *os.File) (bool, error) {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case errors.Is(err, syscall.EWOULDBLOCK):
+			return false, nil
+		default:
+			return false, err
+		}
+	}
+}

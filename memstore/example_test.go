@@ -1,0 +1,72 @@
+package memstore_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sesamego/sesame/memstore"
+	"github.com/sesamego/sesame/store"
+)
+
+func Example() {
+	s := memstore.New()
+	stop := s.StartSweeper(time.Minute)
+	defer stop() // returns once the sweeper's goroutine has exited
+
+	ctx := context.Background()
+	key := store.Key("a session ID")
+	err := s.Apply(ctx, key, store.Change{
+		Create:  true,
+		Set:     map[string][]byte{"user": []byte(`"ada"`)},
+		Incr:    map[string]int64{"views": 1},
+		Expires: time.Now().Add(time.Hour),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Two requests commit their changes; neither loses the other's.
+	_ = s.Apply(ctx, key, store.Change{Incr: map[string]int64{"views": 1}})
+	_ = s.Apply(ctx, key, store.Change{Set: map[string][]byte{"theme": []byte(`"dark"`)}})
+
+	rec, ok, err := s.Load(ctx, key)
+	fmt.Println(ok, err, string(rec.Values["user"]), string(rec.Values["views"]), string(rec.Values["theme"]))
+	// Output: true <nil> "ada" 2 "dark"
+}
+
+func ExampleNewWithOptions() {
+	// A small store: at most 1,000 sessions and 8 MiB of values; creating
+	// more evicts the least recently written.
+	s, err := memstore.NewWithOptions(memstore.Options{MaxRecords: 1000, MaxBytes: 8 << 20})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx := context.Background()
+	for i := range 1500 {
+		_ = s.Apply(ctx, store.Key(fmt.Sprint(i)), store.Change{Create: true, Expires: time.Now().Add(time.Hour)})
+	}
+	st := s.Stats()
+	fmt.Println(st.Records <= 1000, st.Evicted >= 500)
+	// Output: true true
+}
+
+func ExampleStore_UserSessions() {
+	s := memstore.New()
+	ctx := context.Background()
+	for _, id := range []string{"laptop", "phone"} {
+		_ = s.Apply(ctx, store.Key(id), store.Change{
+			Create: true, Expires: time.Now().Add(time.Hour),
+			SetUser: true, UserID: "ada", UserAgent: id,
+		})
+	}
+	// Log out every device but the laptop.
+	n, err := s.DeleteUserSessions(ctx, "ada", store.Key("laptop"))
+	fmt.Println(n, err)
+	sessions, _ := s.UserSessions(ctx, "ada")
+	fmt.Println(len(sessions), sessions[0].Record.UserAgent)
+	// Output:
+	// 1 <nil>
+	// 1 laptop
+}

@@ -1,0 +1,479 @@
+package redisstore
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sesamego/sesame/store"
+)
+
+// DefaultPrefix starts every key of a [Store] whose [Options.Prefix] is empty.
+const DefaultPrefix = "sesame:"
+
+// Options configures a [Store]. The zero value is ready to use.
+type Options struct {
+	// Prefix starts every Redis key the store writes, so several apps (or
+	// several stores of one app) can share a database. Empty means
+	// [DefaultPrefix]. In a Cluster, a prefix with a hash tag ("{sesame}:")
+	// would put every session in one slot: leave hash tags out.
+	Prefix string
+
+	// CompressThreshold is the length above which a value is stored
+	// gzip-compressed (when that makes it smaller). Zero means
+	// [store.DefaultCompressThreshold] (1 KiB); a negative value never
+	// compresses.
+	CompressThreshold int
+
+	// MaxRecordSize is the largest record the store accepts, measured as
+	// [store.Size] of its values before compression. A change that would
+	// make a record larger fails with [store.ErrTooLarge] and the stored
+	// record is kept. Zero means [store.DefaultMaxRecordSize] (1 MiB);
+	// negative values are an error.
+	MaxRecordSize int
+}
+
+// Store is a [store.Store] on Redis: a single node, Sentinel or a Cluster,
+// through any [redis.UniversalClient]. It also implements [store.Pruner],
+// [store.Lister], [store.UserIndex], [store.Renamer], [store.Locker] and [store.Taker].
+//
+// A Store is safe for concurrent use by many goroutines and by many
+// processes sharing the same Redis.
+type Store struct {
+	client    redis.UniversalClient
+	prefix    string
+	threshold int
+	maxSize   int
+
+	// atomicRename is true when every key lives on one server, so a rename
+	// can run as one script over both keys.
+	atomicRename bool
+
+	// owned is true when Open made the client, so Close closes it.
+	owned bool
+
+	// now is the clock; tests replace it.
+	now func() time.Time
+}
+
+// Compile-time checks that Store implements the store contract.
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.Pruner    = (*Store)(nil)
+	_ store.Lister    = (*Store)(nil)
+	_ store.UserIndex = (*Store)(nil)
+	_ store.Renamer   = (*Store)(nil)
+	_ store.Locker    = (*Store)(nil)
+	_ store.Taker     = (*Store)(nil)
+)
+
+// New returns a Store that keeps its records in Redis through client, which
+// may be a *redis.Client (single node or Sentinel failover) or a
+// *redis.ClusterClient. The client stays the caller's: [Store.Close] leaves it
+// open. New does no I/O.
+func New(client redis.UniversalClient, opts Options) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("redisstore: nil client")
+	}
+	s := &Store{
+		client:    client,
+		prefix:    opts.Prefix,
+		threshold: opts.CompressThreshold,
+		maxSize:   opts.MaxRecordSize,
+		now:       time.Now,
+	}
+	if s.prefix == "" {
+		s.prefix = DefaultPrefix
+	}
+	if s.threshold == 0 {
+		s.threshold = store.DefaultCompressThreshold
+	}
+	switch {
+	case s.maxSize == 0:
+		s.maxSize = store.DefaultMaxRecordSize
+	case s.maxSize < 0:
+		return nil, fmt.Errorf("redisstore: negative MaxRecordSize %d", opts.MaxRecordSize)
+	}
+	_, s.atomicRename = client.(*redis.Client)
+	return s, nil
+}
+
+// Close closes the client if [Open] made it; a Store made by [New] leaves its
+// client to the caller and Close does nothing.
+func (s *Store) Close() error {
+	if s.owned {
+		return s.client.Close()
+	}
+	return nil
+}
+
+// Record hash fields. Values are under "v:" plus the session key; the
+// metadata fields start with "_", so they can never collide with a value.
+const (
+	fieldCreated   = "_c"  // Unix nanoseconds
+	fieldLastSeen  = "_s"  // Unix nanoseconds
+	fieldExpires   = "_e"  // Unix nanoseconds
+	fieldUser      = "_u"  // user ID, absent for none
+	fieldIP        = "_ip" // absent when empty
+	fieldUserAgent = "_ua" // absent when empty
+	fieldSize      = "_n"  // store.Size of the values, before compression
+	fieldHorizon   = "_x"  // how far (Unix ms) the user index covers this record
+	fieldMoving    = "_m"  // set while a Cluster rename moves the record away
+	valuePrefix    = "v:"
+)
+
+func (s *Store) recordKey(key string) string  { return s.prefix + "s:" + key }
+func (s *Store) userKey(userID string) string { return s.prefix + "u:" + userID }
+func (s *Store) lockKey(key string) string    { return s.prefix + "l:" + key }
+
+// Load implements [store.Store]. It is one HGETALL; a record whose expiry has
+// passed by this process's clock is reported missing even if Redis still
+// holds it.
+func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error) {
+	if !store.ValidKey(key) {
+		return store.Record{}, false, fmt.Errorf("redisstore: load: %w", store.ErrMalformedKey)
+	}
+	if err := ctx.Err(); err != nil {
+		return store.Record{}, false, fmt.Errorf("redisstore: load: %w", err)
+	}
+	fields, err := s.client.HGetAll(ctx, s.recordKey(key)).Result()
+	if err != nil {
+		return store.Record{}, false, fail(ctx, "load", err)
+	}
+	rec, ok, err := s.decode(fields, true, s.now())
+	if err != nil {
+		return store.Record{}, false, fmt.Errorf("redisstore: load: %w", err)
+	}
+	return rec, ok, nil
+}
+
+// Apply implements [store.Store]. It is one script run (EVALSHA, falling back
+// to EVAL) that checks, then writes, so a failed change leaves nothing
+// behind. A change of a record that belongs to a user costs one more round
+// trip to the user's index when the record's expiry moves past what the index
+// covers (on login, and then at most once per idle timeout).
+func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
+	if !store.ValidKey(key) {
+		return fmt.Errorf("redisstore: apply: %w", store.ErrMalformedKey)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: apply: %w", err)
+	}
+	return s.apply(ctx, "apply", []string{s.recordKey(key)}, key, c)
+}
+
+// Delete implements [store.Store]. The record's entry in its user's index is
+// left to expire; readers of the index skip it.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if !store.ValidKey(key) {
+		return fmt.Errorf("redisstore: delete: %w", store.ErrMalformedKey)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: delete: %w", err)
+	}
+	if err := s.client.Del(ctx, s.recordKey(key)).Err(); err != nil {
+		return fail(ctx, "delete", err)
+	}
+	return nil
+}
+
+// maxApplyRuns bounds the runs of applyScript per change: the first, and one
+// more after each time the user index had to be extended. More than one
+// extension means the record keeps changing user or expiry under us.
+const maxApplyRuns = 4
+
+// apply runs applyScript on keys (the record, and the new key of an atomic
+// rename), indexing member (the key the record ends up under) in its user's
+// index as the script asks.
+func (s *Store) apply(ctx context.Context, op string, keys []string, member string, c store.Change) error {
+	now := s.now()
+	args, incrKeys := s.applyArgs(c, now)
+
+	// Logging in: the caller names the user and the expiry, so the index
+	// entry can be written before the record, saving a round trip.
+	if c.SetUser && c.UserID != "" && !c.Expires.IsZero() && args[argTTL] != "0" {
+		h := horizon(c.Expires, now)
+		if err := s.index(ctx, c.UserID, member, h, now); err != nil {
+			return fail(ctx, op, err)
+		}
+		args[argIndexUser], args[argIndexHorizon] = c.UserID, h
+	}
+	for range maxApplyRuns {
+		res, err := applyScript.Run(ctx, s.client, keys, args...).Result()
+		if err != nil {
+			return s.scriptErr(ctx, op, err, incrKeys)
+		}
+		uid, exp, ok := needIndex(res)
+		if !ok {
+			return nil
+		}
+		h := horizon(time.Unix(0, exp), now)
+		if err := s.index(ctx, uid, member, h, now); err != nil {
+			return fail(ctx, op, err)
+		}
+		args[argIndexUser], args[argIndexHorizon] = uid, h
+	}
+	return fmt.Errorf("redisstore: %s: the record kept moving past its user index: %w", op, store.ErrUnavailable)
+}
+
+// Positions in the ARGV of applyScript (0-based here, 1-based in Lua).
+const (
+	argNow = iota
+	argAt
+	argCreate
+	argClear
+	argExpires
+	argTTL
+	argSetUser
+	argUser
+	argIP
+	argUserAgent
+	argIndexUser
+	argIndexHorizon
+	argMaxSize
+	argCreated
+	argDeletes
+	argSets
+	argIncrs
+	argFixed // the number of fixed arguments
+)
+
+// applyArgs builds the ARGV of applyScript for c at the store's time now, and
+// returns the keys of c.Incr in the order they were passed.
+func (s *Store) applyArgs(c store.Change, now time.Time) ([]any, []string) {
+	at := now
+	if !c.Now.IsZero() {
+		at = c.Now
+	}
+	args := make([]any, argFixed, argFixed+len(c.Delete)+3*len(c.Set)+2*len(c.Incr))
+	args[argNow] = formatNanos(now)
+	args[argAt] = formatNanos(at)
+	args[argCreate] = flag(c.Create)
+	args[argClear] = flag(c.Clear)
+	args[argExpires], args[argTTL] = "", ""
+	if !c.Expires.IsZero() {
+		args[argExpires] = formatNanos(c.Expires)
+		args[argTTL] = ttl(c.Expires, now)
+	} else if c.Create {
+		args[argTTL] = "0" // a record without expiry is dead on arrival
+	}
+	args[argSetUser] = flag(c.SetUser)
+	args[argUser], args[argIP], args[argUserAgent] = c.UserID, c.IP, c.UserAgent
+	args[argIndexUser], args[argIndexHorizon] = "", int64(0)
+	args[argMaxSize] = s.maxSize
+	args[argCreated] = ""
+	if c.Create && !c.Created.IsZero() {
+		args[argCreated] = formatNanos(c.Created)
+	}
+	args[argDeletes], args[argSets], args[argIncrs] = len(c.Delete), len(c.Set), len(c.Incr)
+	for _, k := range c.Delete {
+		args = append(args, valuePrefix+k)
+	}
+	for k, v := range c.Set {
+		args = append(args, valuePrefix+k, s.compress(v), len(v))
+	}
+	incrKeys := make([]string, 0, len(c.Incr))
+	for k, by := range c.Incr {
+		args = append(args, valuePrefix+k, strconv.FormatInt(by, 10))
+		incrKeys = append(incrKeys, k)
+	}
+	return args, incrKeys
+}
+
+// needIndex reports whether applyScript's reply asks for the user index to
+// be extended, and for which user and expiry (Unix ns).
+func needIndex(res any) (userID string, exp int64, ok bool) {
+	a, isSlice := res.([]any)
+	if !isSlice || len(a) != 3 || a[0] != "NEEDINDEX" {
+		return "", 0, false
+	}
+	userID, _ = a[1].(string)
+	es, _ := a[2].(string)
+	exp, err := strconv.ParseInt(es, 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return userID, exp, true
+}
+
+// scriptErr turns an error of applyScript into the store's errors.
+func (s *Store) scriptErr(ctx context.Context, op string, err error, incrKeys []string) error {
+	if rerr, ok := errors.AsType[redis.Error](err); ok {
+		// Redis 7 puts "ERR " before the script's error reply; older
+		// servers do not.
+		msg := strings.TrimPrefix(rerr.Error(), "ERR ")
+		switch {
+		case strings.HasPrefix(msg, "SESAME_NOTFOUND"):
+			return fmt.Errorf("redisstore: %s: %w", op, store.ErrNotFound)
+		case strings.HasPrefix(msg, "SESAME_EXISTS"):
+			return fmt.Errorf("redisstore: %s: %w", op, store.ErrExists)
+		case strings.HasPrefix(msg, "SESAME_NOTNUMBER "):
+			i, _ := strconv.Atoi(strings.TrimPrefix(msg, "SESAME_NOTNUMBER "))
+			if i >= 1 && i <= len(incrKeys) {
+				return fmt.Errorf("redisstore: %s: %w: key %q", op, store.ErrNotNumber, incrKeys[i-1])
+			}
+			return fmt.Errorf("redisstore: %s: %w", op, store.ErrNotNumber)
+		case strings.HasPrefix(msg, "SESAME_TOOLARGE "):
+			size := strings.TrimPrefix(msg, "SESAME_TOOLARGE ")
+			return fmt.Errorf("redisstore: %s: %w: session would be %s bytes, the limit is %d", op, store.ErrTooLarge, size, s.maxSize)
+		}
+	}
+	return fail(ctx, op, err)
+}
+
+// fail wraps an error of the Redis client: the context's error when ctx is
+// done, otherwise store.ErrUnavailable together with the client's error.
+func fail(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("redisstore: %s: %w", op, cerr)
+	}
+	return fmt.Errorf("redisstore: %s: %w: %w", op, store.ErrUnavailable, err)
+}
+
+// decode turns the fields of a record hash into a Record, reporting ok ==
+// false for a missing, moving or expired record (expired at now). Without
+// values, Record.Values is nil.
+func (s *Store) decode(fields map[string]string, values bool, now time.Time) (store.Record, bool, error) {
+	if len(fields) == 0 {
+		return store.Record{}, false, nil
+	}
+	if _, moving := fields[fieldMoving]; moving {
+		return store.Record{}, false, nil
+	}
+	exp, err := parseNanos(fields[fieldExpires])
+	if err != nil {
+		return store.Record{}, false, fmt.Errorf("corrupt record: expiry: %w", err)
+	}
+	if !exp.After(now) {
+		return store.Record{}, false, nil
+	}
+	rec := store.Record{
+		Expires:   exp,
+		UserID:    fields[fieldUser],
+		IP:        fields[fieldIP],
+		UserAgent: fields[fieldUserAgent],
+	}
+	if rec.Created, err = parseNanos(fields[fieldCreated]); err != nil {
+		return store.Record{}, false, fmt.Errorf("corrupt record: created: %w", err)
+	}
+	if rec.LastSeen, err = parseNanos(fields[fieldLastSeen]); err != nil {
+		return store.Record{}, false, fmt.Errorf("corrupt record: last seen: %w", err)
+	}
+	if !values {
+		return rec, true, nil
+	}
+	rec.Values = make(map[string][]byte, len(fields))
+	for f, v := range fields {
+		k, ok := strings.CutPrefix(f, valuePrefix)
+		if !ok {
+			continue
+		}
+		b, err := store.Decompress([]byte(v), s.maxSize)
+		if err != nil {
+			return store.Record{}, false, fmt.Errorf("value of key %q: %w", k, err)
+		}
+		rec.Values[k] = b
+	}
+	return rec, true, nil
+}
+
+// compress returns the stored form of a value: compressed above the
+// threshold, and always compressed when the value itself starts like a gzip
+// stream, so that Load can never mistake it for a compressed one.
+func (s *Store) compress(v []byte) []byte {
+	if store.IsCompressed(v) {
+		var buf bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		w.Write(v)
+		w.Close()
+		return buf.Bytes()
+	}
+	return store.Compress(v, s.threshold)
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// The range of times that Unix nanoseconds can hold; times outside are
+// clamped to it.
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// nanos returns t as Unix nanoseconds, clamped to what an int64 holds.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+func formatNanos(t time.Time) string { return strconv.FormatInt(nanos(t), 10) }
+
+func parseNanos(s string) (time.Time, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(0, n), nil
+}
+
+// ceilMillis returns d in milliseconds, rounded up.
+func ceilMillis(d time.Duration) int64 {
+	ms := d / time.Millisecond
+	if d%time.Millisecond > 0 {
+		ms++
+	}
+	return int64(ms)
+}
+
+// ttl returns the TTL argument of applyScript for a record expiring at exp,
+// by the store's clock now: "0" when the record is already dead. A relative
+// TTL, not PEXPIREAT, keeps a skew between this host's clock and the Redis
+// server's from cutting sessions short or stretching them.
+func ttl(exp, now time.Time) string {
+	d := exp.Sub(now)
+	if d <= 0 {
+		return "0"
+	}
+	return strconv.FormatInt(ceilMillis(d), 10)
+}
+
+// Take implements [store.Taker]: one script reads the value and removes it
+// from the live record, so of two racing requests only one gets it.
+func (s *Store) Take(ctx context.Context, key, field string) ([]byte, bool, error) {
+	if !store.ValidKey(key) {
+		return nil, false, fmt.Errorf("redisstore: take: %w", store.ErrMalformedKey)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("redisstore: take: %w", err)
+	}
+	v, err := takeScript.Run(ctx, s.client, []string{s.recordKey(key)}, formatNanos(s.now()), valuePrefix+field).Text()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fail(ctx, "take", err)
+	}
+	b, err := store.Decompress([]byte(v), s.maxSize)
+	if err != nil {
+		return nil, false, fmt.Errorf("redisstore: take: value of key %q: %w", field, err)
+	}
+	return b, true, nil
+}

@@ -1,0 +1,282 @@
+package remember
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sesamego/sesame"
+	"github.com/sesamego/sesame/store"
+	"github.com/sesamego/sesame/storetest"
+)
+
+type countingTokens struct {
+	*MemoryStore
+	lookups atomic.Int64
+}
+
+func (c *countingTokens) LookupToken(ctx context.Context, sel string) (store.Token, bool, error) {
+	c.lookups.Add(1)
+	return c.MemoryStore.LookupToken(ctx, sel)
+}
+
+type fixture struct {
+	t      *testing.T
+	m      *Manager
+	tokens *countingTokens
+	now    time.Time
+}
+
+func newFixture(t *testing.T) *fixture {
+	f := &fixture{t: t, tokens: &countingTokens{MemoryStore: NewMemoryStore()}, now: time.Now()}
+	m, err := New(Config{Tokens: f.tokens, Logger: slogDiscard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.now = func() time.Time { return f.now }
+	f.m = m
+	return f
+}
+
+// issue returns the cookie value of a new token for user.
+func (f *fixture) issue(user string) string {
+	rec := httptest.NewRecorder()
+	if err := f.m.Issue(context.Background(), rec, user); err != nil {
+		f.t.Fatal(err)
+	}
+	return cookieValue(f.t, rec, f.m.name)
+}
+
+func cookieValue(t *testing.T, rec *httptest.ResponseRecorder, name string) string {
+	t.Helper()
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// auth presents cookie and returns the result and the new cookie value ("" if
+// none was set).
+func (f *fixture) auth(cookie string) (string, bool, error, string, *httptest.ResponseRecorder) {
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	r.AddCookie(&http.Cookie{Name: f.m.name, Value: cookie})
+	rec := httptest.NewRecorder()
+	user, ok, err := f.m.Authenticate(rec, r)
+	return user, ok, err, cookieValue(f.t, rec, f.m.name), rec
+}
+
+func TestIssueStoresOnlyTheHash(t *testing.T) {
+	f := newFixture(t)
+	rec := httptest.NewRecorder()
+	if err := f.m.Issue(context.Background(), rec, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	sc := rec.Header().Get("Set-Cookie")
+	for _, want := range []string{"HttpOnly", "Secure", "SameSite=Lax", "Max-Age="} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("Set-Cookie %q lacks %s", sc, want)
+		}
+	}
+	v := cookieValue(t, rec, "remember")
+	sel, ver, ok := parse(v)
+	if !ok {
+		t.Fatalf("cookie %q does not parse", v)
+	}
+	tok, found, _ := f.tokens.LookupToken(context.Background(), sel)
+	if !found {
+		t.Fatal("token not stored")
+	}
+	if string(tok.Hash) == string(ver) || strings.Contains(string(tok.Hash), b64.EncodeToString(ver)) {
+		t.Error("the store holds the verifier itself")
+	}
+	if string(tok.Hash) != string(hashVerifier(ver)) {
+		t.Error("stored hash is not SHA-256 of the verifier")
+	}
+}
+
+func TestUseRotatesTheToken(t *testing.T) {
+	f := newFixture(t)
+	c1 := f.issue("alice")
+	user, ok, err, c2, _ := f.auth(c1)
+	if !ok || err != nil || user != "alice" {
+		t.Fatalf("auth = %q %v %v", user, ok, err)
+	}
+	if c2 == "" || c2 == c1 {
+		t.Fatalf("token not rotated: %q -> %q", c1, c2)
+	}
+	if user, ok, _, _, _ := f.auth(c2); !ok || user != "alice" {
+		t.Errorf("rotated token rejected")
+	}
+}
+
+func TestGraceWindowAndTheft(t *testing.T) {
+	f := newFixture(t)
+	stolen := f.issue("alice")
+	other := f.issue("alice") // another device of the same user
+	bob := f.issue("bob")
+	_, _, _, fresh, _ := f.auth(stolen) // the victim uses it: rotated
+
+	// A concurrent request with the old cookie, within the grace window.
+	f.now = f.now.Add(10 * time.Second)
+	if user, ok, err, set, _ := f.auth(stolen); !ok || err != nil || user != "alice" || set != "" {
+		t.Fatalf("old verifier within grace: %q %v %v (new cookie %q), want accepted without rotation", user, ok, err, set)
+	}
+
+	// The thief uses the copy later.
+	f.now = f.now.Add(10 * time.Minute)
+	_, ok, err, _, rec := f.auth(stolen)
+	if ok || !errors.Is(err, ErrTheft) {
+		t.Fatalf("old verifier after grace: ok=%v err=%v, want ErrTheft", ok, err)
+	}
+	if !strings.Contains(rec.Header().Get("Set-Cookie"), "Max-Age=0") {
+		t.Error("the thief's cookie was not cleared")
+	}
+	for name, c := range map[string]string{"victim's fresh token": fresh, "other device": other} {
+		if _, ok, _, _, _ := f.auth(c); ok {
+			t.Errorf("%s still works after theft detection", name)
+		}
+	}
+	if _, ok, _, _, _ := f.auth(bob); !ok {
+		t.Error("another user's token was revoked")
+	}
+}
+
+func TestConcurrentUseIsNotTheft(t *testing.T) {
+	f := newFixture(t)
+	c := f.issue("alice")
+	var wg sync.WaitGroup
+	var fails atomic.Int64
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := httptest.NewRequest("GET", "https://example.com/", nil)
+			r.AddCookie(&http.Cookie{Name: "remember", Value: c})
+			if _, ok, err := f.m.Authenticate(httptest.NewRecorder(), r); !ok || err != nil {
+				fails.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if fails.Load() != 0 {
+		t.Errorf("%d of 10 concurrent uses of one cookie failed", fails.Load())
+	}
+}
+
+func TestBadCookies(t *testing.T) {
+	f := newFixture(t)
+	good := f.issue("alice")
+	tests := []struct{ name, value string }{
+		{"empty", ""},
+		{"no separator", strings.Replace(good, ":", "", 1)},
+		{"short selector", good[1:]},
+		{"long verifier", good + "A"},
+		{"bad characters", strings.Repeat("!", len(good))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := f.tokens.lookups.Load()
+			if _, ok, err, _, _ := f.auth(tt.value); ok || err != nil {
+				t.Errorf("got ok=%v err=%v, want rejected without error", ok, err)
+			}
+			if f.tokens.lookups.Load() != before {
+				t.Error("a malformed cookie reached the store")
+			}
+		})
+	}
+	t.Run("unknown selector", func(t *testing.T) {
+		other := newFixture(t).issue("mallory")
+		if _, ok, _, _, _ := f.auth(other); ok {
+			t.Error("a token from another store was accepted")
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		c := f.issue("alice")
+		f.now = f.now.Add(31 * 24 * time.Hour)
+		if _, ok, _, _, _ := f.auth(c); ok {
+			t.Error("an expired token was accepted")
+		}
+	})
+}
+
+func TestHandlerLogsBackIn(t *testing.T) {
+	sessions, err := sesame.New(sesame.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := NewMemoryStore()
+	m, err := New(Config{Tokens: tokens, Sessions: sessions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotUser, gotID string
+	h := sessions.Handler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := sesame.From(r)
+		switch r.URL.Path {
+		case "/login":
+			if err := m.Login(w, r, "alice", true); err != nil {
+				t.Error(err)
+			}
+		case "/logout":
+			if err := m.Logout(w, r); err != nil {
+				t.Error(err)
+			}
+		default:
+			gotUser, gotID = s.UserID(), s.ID()
+		}
+	})))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "https://example.com/login", nil))
+	remember := cookieValue(t, rec, "remember")
+	if remember == "" {
+		t.Fatal("login with remember me set no cookie")
+	}
+	// The session cookie is gone (browser restart); only the remember cookie
+	// comes back.
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	r.AddCookie(&http.Cookie{Name: "remember", Value: remember})
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if gotUser != "alice" || gotID == "" {
+		t.Fatalf("remember cookie did not log alice back in (user %q, id %q)", gotUser, gotID)
+	}
+	rotated := cookieValue(t, rec, "remember")
+	if rotated == "" || rotated == remember {
+		t.Error("the remember cookie was not rotated on use")
+	}
+	// Logout revokes it.
+	r = httptest.NewRequest("POST", "https://example.com/logout", nil)
+	r.AddCookie(&http.Cookie{Name: "remember", Value: rotated})
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	gotUser = ""
+	r = httptest.NewRequest("GET", "https://example.com/", nil)
+	r.AddCookie(&http.Cookie{Name: "remember", Value: rotated})
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if gotUser != "" {
+		t.Errorf("revoked token still logs in %q", gotUser)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(strings.Repeat("A", 22) + ":" + strings.Repeat("B", 43))
+	f.Add("")
+	f.Add(":")
+	f.Fuzz(func(t *testing.T, v string) {
+		sel, ver, ok := parse(v)
+		if ok && (len(sel) != 22 || len(ver) != verifierBytes || sel+":"+b64.EncodeToString(ver) != v) {
+			t.Fatalf("parse accepted non-canonical %q", v)
+		}
+	})
+}
+
+func TestMemoryStoreConformance(t *testing.T) {
+	storetest.RunTokens(t, func(t *testing.T) store.TokenStore { return NewMemoryStore() })
+}

@@ -1,0 +1,164 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"strings"
+)
+
+// Schema returns the statements that create the session table named table
+// (or [DefaultTable] when empty), its indexes and its lock table
+// (table + "_locks") for dialect d. Every statement is idempotent (IF NOT
+// EXISTS), so running them again is harmless. [Store.Migrate] runs them; the
+// sesame CLI prints them for databases whose schema is managed by hand.
+//
+// The session table has these columns:
+//
+//	id          the store key (hex SHA-256 of the session ID), primary key
+//	data        the values as one blob, see [store.EncodeValues]
+//	user_id     the session's user, "" for none (indexed)
+//	ip          the client address at login
+//	user_agent  the client's User-Agent at login
+//	created     when the session was created
+//	last_seen   when it was last written or touched
+//	expires     when it expires (indexed, for Load and Prune)
+//
+// PostgreSQL stores times as timestamptz, MySQL as DATETIME(6) in UTC, both
+// with microsecond precision; SQLite as INTEGER Unix microseconds.
+func Schema(d Dialect, table string) ([]string, error) {
+	if !d.valid() {
+		return nil, fmt.Errorf("sqlstore: unknown dialect %v", d)
+	}
+	if table == "" {
+		table = DefaultTable
+	}
+	if err := checkTable(table); err != nil {
+		return nil, err
+	}
+	t := d.quote(table)
+	locks := d.quote(table + "_locks")
+	userIdx := d.quote(table + "_user_id_idx")
+	expIdx := d.quote(table + "_expires_idx")
+	switch d {
+	case Postgres:
+		return []string{
+			`CREATE TABLE IF NOT EXISTS ` + t + ` (
+	id         CHAR(64)    NOT NULL PRIMARY KEY,
+	data       BYTEA       NOT NULL,
+	user_id    TEXT        NOT NULL DEFAULT '',
+	ip         TEXT        NOT NULL DEFAULT '',
+	user_agent TEXT        NOT NULL DEFAULT '',
+	created    TIMESTAMPTZ NOT NULL,
+	last_seen  TIMESTAMPTZ NOT NULL,
+	expires    TIMESTAMPTZ NOT NULL
+)`,
+			`CREATE INDEX IF NOT EXISTS ` + userIdx + ` ON ` + t + ` (user_id) WHERE user_id <> ''`,
+			`CREATE INDEX IF NOT EXISTS ` + expIdx + ` ON ` + t + ` (expires)`,
+			`CREATE TABLE IF NOT EXISTS ` + locks + ` (
+	id      CHAR(64)    NOT NULL PRIMARY KEY,
+	token   TEXT        NOT NULL,
+	expires TIMESTAMPTZ NOT NULL
+)`,
+		}, nil
+	case MySQL:
+		// Indexes are declared inline: MySQL (unlike MariaDB) has no
+		// CREATE INDEX IF NOT EXISTS. Binary collations make user IDs and
+		// tokens compare byte for byte, as in the other stores.
+		return []string{
+			`CREATE TABLE IF NOT EXISTS ` + t + ` (
+	id         CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	data       LONGBLOB     NOT NULL,
+	user_id    VARCHAR(255) NOT NULL DEFAULT '',
+	ip         VARCHAR(255) NOT NULL DEFAULT '',
+	user_agent TEXT         NOT NULL,
+	created    DATETIME(6)  NOT NULL,
+	last_seen  DATETIME(6)  NOT NULL,
+	expires    DATETIME(6)  NOT NULL,
+	PRIMARY KEY (id),
+	KEY ` + userIdx + ` (user_id),
+	KEY ` + expIdx + ` (expires)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS ` + locks + ` (
+	id      CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	token   VARCHAR(255) NOT NULL,
+	expires DATETIME(6)  NOT NULL,
+	PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+		}, nil
+	default: // SQLite
+		return []string{
+			`CREATE TABLE IF NOT EXISTS ` + t + ` (
+	id         TEXT    NOT NULL PRIMARY KEY,
+	data       BLOB    NOT NULL,
+	user_id    TEXT    NOT NULL DEFAULT '',
+	ip         TEXT    NOT NULL DEFAULT '',
+	user_agent TEXT    NOT NULL DEFAULT '',
+	created    INTEGER NOT NULL,
+	last_seen  INTEGER NOT NULL,
+	expires    INTEGER NOT NULL
+) STRICT`,
+			`CREATE INDEX IF NOT EXISTS ` + userIdx + ` ON ` + t + ` (user_id) WHERE user_id <> ''`,
+			`CREATE INDEX IF NOT EXISTS ` + expIdx + ` ON ` + t + ` (expires)`,
+			`CREATE TABLE IF NOT EXISTS ` + locks + ` (
+	id      TEXT    NOT NULL PRIMARY KEY,
+	token   TEXT    NOT NULL,
+	expires INTEGER NOT NULL
+) STRICT`,
+		}, nil
+	}
+}
+
+// Migrate creates the store's tables and indexes if they do not exist (see
+// [Schema]). It is idempotent and safe to run from several processes at
+// once: on PostgreSQL the statements run in one transaction under an
+// advisory lock, MySQL serialises DDL itself, and SQLite runs them under
+// the store's write lock in one transaction.
+func (s *Store) Migrate(ctx context.Context) error {
+	stmts, err := Schema(s.dialect, s.table)
+	if err != nil {
+		return err
+	}
+	switch s.dialect {
+	case Postgres:
+		err = s.pgMigrate(ctx, stmts)
+	case MySQL:
+		for _, q := range stmts {
+			if _, err = s.db.ExecContext(ctx, q); err != nil {
+				break
+			}
+		}
+	case SQLite:
+		return s.inTx(ctx, "migrate", func(q querier) error {
+			for _, st := range stmts {
+				if _, err := q.ExecContext(ctx, st); err != nil {
+					return s.dbErr(ctx, "migrate", err)
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return s.dbErr(ctx, "migrate", err)
+	}
+	return nil
+}
+
+func (s *Store) pgMigrate(ctx context.Context, stmts []string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	h := fnv.New64a()
+	h.Write([]byte("sesame migrate " + s.table))
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64())); err != nil {
+		return err
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", strings.SplitN(q, "(", 2)[0], err)
+		}
+	}
+	return tx.Commit()
+}

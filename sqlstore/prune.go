@@ -1,0 +1,73 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Prune deletes expired records, and expired rows of the lock table, in
+// batches of Options.PruneBatchSize rows per statement, so that a table of
+// millions never holds a long lock; other writes interleave between
+// batches. It returns how many records it deleted (locks not counted) and
+// stops early with ctx's error when ctx is done. See [store.Pruner].
+func (s *Store) Prune(ctx context.Context) (int, error) {
+	now := s.dialect.timeArg(normTime(s.now()))
+	total := 0
+	for _, q := range []string{s.q.prune, s.q.pruneLocks} {
+		for {
+			n, err := s.execWrite(ctx, "prune", q, now)
+			if q == s.q.prune {
+				total += n
+			}
+			if err != nil {
+				return total, err
+			}
+			if n < s.batch {
+				break
+			}
+			if err := ctx.Err(); err != nil {
+				return total, fmt.Errorf("sqlstore: prune: %w", err)
+			}
+		}
+	}
+	return total, nil
+}
+
+// StartPruner starts a goroutine that calls [Store.Prune] every interval
+// (the first time one interval after the start) and logs its errors to
+// Options.Logger. The returned stop function cancels a prune in progress,
+// waits until the goroutine has exited, and may be called more than once.
+// StartPruner panics if interval is not positive.
+func (s *Store) StartPruner(interval time.Duration) (stop func()) {
+	if interval <= 0 {
+		panic("sqlstore: StartPruner with a non-positive interval")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				n, err := s.Prune(ctx)
+				switch {
+				case err != nil && ctx.Err() == nil:
+					s.log().Warn("sqlstore: background prune failed", "table", s.table, "deleted", n, "err", err)
+				case n > 0:
+					s.log().Debug("sqlstore: pruned expired sessions", "table", s.table, "deleted", n)
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(cancel)
+		<-done
+	}
+}

@@ -1,0 +1,59 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sesamego/sesame/store"
+)
+
+// Rename applies c to the live record under oldKey and moves the result to
+// newKey in one transaction: it locks the old row, merges c in Go, inserts
+// the new row (replacing an expired one under newKey) and deletes the old
+// row. It returns an error wrapping [store.ErrNotFound] when no live record
+// is under oldKey and [store.ErrExists] when a live record holds newKey
+// (oldKey == newKey included); then nothing changes. c.Create is ignored.
+// See [store.Renamer].
+func (s *Store) Rename(ctx context.Context, oldKey, newKey string, c store.Change) error {
+	if !store.ValidKey(oldKey) || !store.ValidKey(newKey) {
+		return fmt.Errorf("sqlstore: rename: %w", store.ErrMalformedKey)
+	}
+	c.Create = false
+	now, err := s.prepare(&c)
+	if err != nil {
+		return fmt.Errorf("sqlstore: rename: %w", err)
+	}
+	d := s.dialect
+	return s.inTx(ctx, "rename", func(q querier) error {
+		cur, data, ok, err := scanRecord(q.QueryRowContext(ctx, s.q.lockRow, oldKey, d.timeArg(now)))
+		if err != nil {
+			return s.dbErr(ctx, "rename", err)
+		}
+		if !ok {
+			return fmt.Errorf("sqlstore: rename: %w", store.ErrNotFound)
+		}
+		if cur.Values, err = store.DecodeValues(data, s.maxSize); err != nil {
+			return fmt.Errorf("sqlstore: rename: %w", err)
+		}
+		rec, err := store.Merge(cur, true, c, now)
+		if err != nil {
+			return fmt.Errorf("sqlstore: rename: %w", err)
+		}
+		if data, err = s.encode(rec); err != nil {
+			return fmt.Errorf("sqlstore: rename: %w", err)
+		}
+		args := []any{newKey, data, rec.UserID, rec.IP, rec.UserAgent,
+			d.timeArg(rec.Created), d.timeArg(rec.LastSeen), d.timeArg(rec.Expires)}
+		ok, err = s.insertOrReplaceExpired(ctx, q, s.q.upsert, s.q.insert, s.q.deleteExpiredKey, args, now)
+		if err != nil {
+			return s.dbErr(ctx, "rename", err)
+		}
+		if !ok {
+			return fmt.Errorf("sqlstore: rename: %w", store.ErrExists)
+		}
+		if _, err := q.ExecContext(ctx, s.q.deleteKey, oldKey); err != nil {
+			return s.dbErr(ctx, "rename", err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,741 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sesamego/sesame/store"
+)
+
+// Compile-time checks that Store has every capability of the contract.
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.Pruner    = (*Store)(nil)
+	_ store.Lister    = (*Store)(nil)
+	_ store.UserIndex = (*Store)(nil)
+	_ store.Renamer   = (*Store)(nil)
+	_ store.Locker    = (*Store)(nil)
+	_ store.Taker     = (*Store)(nil)
+)
+
+// DefaultPruneBatchSize is how many expired rows one statement of
+// [Store.Prune] deletes when [Options.PruneBatchSize] is zero.
+const DefaultPruneBatchSize = 1000
+
+// Limits on the metadata of a record. User IDs are index keys and are
+// refused when they break the limit; IP and user agent are descriptive and
+// are cleaned instead (see [Store.Apply]).
+const (
+	maxUserID    = 255
+	maxIP        = 255
+	maxUserAgent = 4096
+	maxToken     = 255
+)
+
+// Options configures a [Store]. The zero value selects every default.
+type Options struct {
+	// Table is the session table's name: an ASCII identifier (letters,
+	// digits, underscores, not starting with a digit) of at most 48
+	// characters. The lock table is Table + "_locks". Empty means
+	// [DefaultTable], "sesame_sessions".
+	Table string
+
+	// CompressThreshold is the value size in bytes above which values are
+	// gzip-compressed before they are stored (see [store.Compress]). Zero
+	// means [store.DefaultCompressThreshold] (1 KiB); a negative value
+	// never compresses.
+	CompressThreshold int
+
+	// MaxRecordSize is the largest record (see [store.Size]) Apply writes;
+	// a change that would make a record larger fails with
+	// [store.ErrTooLarge] and leaves the stored record as it was. Zero means
+	// [store.DefaultMaxRecordSize] (1 MiB). It must not be negative.
+	MaxRecordSize int
+
+	// PruneBatchSize is how many expired rows one DELETE statement of
+	// [Store.Prune] removes, which bounds how long it holds locks. Zero
+	// means [DefaultPruneBatchSize] (1000). It must not be negative.
+	PruneBatchSize int
+
+	// Logger receives the errors of the background pruner started by
+	// [Store.StartPruner]. Nil means [slog.Default] at the time of logging.
+	Logger *slog.Logger
+}
+
+// Store is a [store.Store] on a SQL database. It also implements
+// [store.Pruner], [store.Lister], [store.UserIndex], [store.Renamer] and
+// [store.Locker] and [store.Taker]. All methods are safe for concurrent use, and several
+// processes may share one database.
+type Store struct {
+	db        *sql.DB
+	dialect   Dialect
+	table     string
+	ownsDB    bool
+	threshold int
+	maxSize   int
+	batch     int
+	logger    *slog.Logger
+	now       func() time.Time
+
+	// wsem serialises this store's writes on SQLite, which has a single
+	// writer per database: waiting here (honouring ctx) instead of in
+	// SQLite's busy handler means concurrent Applies never see
+	// SQLITE_BUSY. It is nil for the other dialects.
+	wsem chan struct{}
+
+	q queries
+}
+
+// New returns a Store that keeps sessions in db, a database of the given
+// dialect opened with the matching driver (see [Dialect]). It does no I/O
+// and starts no goroutine: call [Store.Migrate] to create the tables, and
+// [Store.StartPruner] for background pruning.
+//
+// The caller keeps ownership of db: [Store.Close] leaves it open. For
+// MySQL, a DSN with interpolateParams=true saves a round trip per
+// statement; for SQLite, open the database with WAL and a busy timeout
+// (_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)) when other
+// processes write to it too. [Open] does all of this.
+func New(db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: nil *sql.DB")
+	}
+	if !dialect.valid() {
+		return nil, fmt.Errorf("sqlstore: unknown dialect %v", dialect)
+	}
+	table := opts.Table
+	if table == "" {
+		table = DefaultTable
+	}
+	if err := checkTable(table); err != nil {
+		return nil, err
+	}
+	s := &Store{
+		db:        db,
+		dialect:   dialect,
+		table:     table,
+		threshold: opts.CompressThreshold,
+		maxSize:   opts.MaxRecordSize,
+		batch:     opts.PruneBatchSize,
+		logger:    opts.Logger,
+		now:       time.Now,
+	}
+	switch {
+	case s.threshold == 0:
+		s.threshold = store.DefaultCompressThreshold
+	case s.threshold < 0:
+		s.threshold = 0 // store.Compress never compresses
+	}
+	switch {
+	case s.maxSize == 0:
+		s.maxSize = store.DefaultMaxRecordSize
+	case s.maxSize < 0:
+		return nil, fmt.Errorf("sqlstore: negative MaxRecordSize %d", s.maxSize)
+	}
+	switch {
+	case s.batch == 0:
+		s.batch = DefaultPruneBatchSize
+	case s.batch < 0:
+		return nil, fmt.Errorf("sqlstore: negative PruneBatchSize %d", s.batch)
+	}
+	if dialect == SQLite {
+		s.wsem = make(chan struct{}, 1)
+	}
+	s.q = buildQueries(dialect, table, s.batch)
+	return s, nil
+}
+
+// DB returns the database the store uses.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect returns the store's dialect.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Table returns the name of the session table.
+func (s *Store) Table() string { return s.table }
+
+// Close closes the database if the store opened it ([Open]); a store made
+// with [New] leaves the caller's *sql.DB open. Stop background pruners
+// before closing.
+func (s *Store) Close() error {
+	if !s.ownsDB {
+		return nil
+	}
+	return s.db.Close()
+}
+
+// queries holds the statements of one store, built once by New.
+type queries struct {
+	load, lockRow, update, updateData, insert, upsert, deleteExpiredKey, deleteKey, exists string
+	listPage, userSessions, deleteUser                                                     string
+	prune, pruneLocks                                                                      string
+	lock, lockInsert, lockDeleteExpired, unlock                                            string
+	touchPrefix, touchWhere                                                                string
+}
+
+const recordCols = `data, user_id, ip, user_agent, created, last_seen, expires`
+
+func buildQueries(d Dialect, table string, batch int) queries {
+	t := d.quote(table)
+	l := d.quote(table + "_locks")
+	r := d.rebind
+	var q queries
+	q.load = r(`SELECT ` + recordCols + ` FROM ` + t + ` WHERE id = ? AND expires > ?`)
+	q.lockRow = q.load
+	if d != SQLite { // SQLite's BEGIN IMMEDIATE already holds the write lock
+		q.lockRow += ` FOR UPDATE`
+	}
+	q.update = r(`UPDATE ` + t + ` SET data = ?, user_id = ?, ip = ?, user_agent = ?, last_seen = ?, expires = ? WHERE id = ?`)
+	q.updateData = r(`UPDATE ` + t + ` SET data = ? WHERE id = ?`)
+	insert := `INSERT INTO ` + t + ` (id, ` + recordCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	q.insert = r(insert)
+	if d != MySQL {
+		// Create in one statement: insert, or replace an expired row.
+		// No row changed means a live record holds the key.
+		q.upsert = r(insert + ` ON CONFLICT (id) DO UPDATE SET data = excluded.data, user_id = excluded.user_id, ` +
+			`ip = excluded.ip, user_agent = excluded.user_agent, created = excluded.created, ` +
+			`last_seen = excluded.last_seen, expires = excluded.expires WHERE ` + t + `.expires <= ?`)
+		q.lock = r(`INSERT INTO ` + l + ` (id, token, expires) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE ` +
+			`SET token = excluded.token, expires = excluded.expires WHERE ` + l + `.expires <= ?`)
+	}
+	q.deleteExpiredKey = r(`DELETE FROM ` + t + ` WHERE id = ? AND expires <= ?`)
+	q.deleteKey = r(`DELETE FROM ` + t + ` WHERE id = ?`)
+	q.exists = r(`SELECT 1 FROM ` + t + ` WHERE id = ? AND expires > ?`)
+	q.listPage = r(`SELECT id, ` + recordCols + ` FROM ` + t + ` WHERE expires > ? AND id > ? ORDER BY id LIMIT ` + fmt.Sprint(listPageSize))
+	// user_id <> '' lets PostgreSQL and SQLite use their partial index.
+	q.userSessions = r(`SELECT id, user_id, ip, user_agent, created, last_seen, expires FROM ` + t +
+		` WHERE user_id = ? AND user_id <> '' AND expires > ? ORDER BY created, id`)
+	q.deleteUser = r(`DELETE FROM ` + t + ` WHERE user_id = ? AND user_id <> '' AND expires > ? AND id <> ?`)
+	n := fmt.Sprint(batch)
+	if d == MySQL {
+		q.prune = `DELETE FROM ` + t + ` WHERE expires <= ? LIMIT ` + n
+		q.pruneLocks = `DELETE FROM ` + l + ` WHERE expires <= ? LIMIT ` + n
+	} else {
+		q.prune = r(`DELETE FROM ` + t + ` WHERE id IN (SELECT id FROM ` + t + ` WHERE expires <= ? LIMIT ` + n + `)`)
+		q.pruneLocks = r(`DELETE FROM ` + l + ` WHERE id IN (SELECT id FROM ` + l + ` WHERE expires <= ? LIMIT ` + n + `)`)
+	}
+	q.lockInsert = r(`INSERT INTO ` + l + ` (id, token, expires) VALUES (?, ?, ?)`)
+	q.lockDeleteExpired = r(`DELETE FROM ` + l + ` WHERE id = ? AND expires <= ?`)
+	q.unlock = r(`DELETE FROM ` + l + ` WHERE id = ? AND token = ?`)
+	q.touchPrefix = `UPDATE ` + t + ` SET last_seen = ?`
+	q.touchWhere = ` WHERE id = ? AND expires > ?`
+	return q
+}
+
+// querier is what *sql.DB, *sql.Tx and *sql.Conn have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Load returns the live record under key, in one query. See [store.Store].
+func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error) {
+	if !store.ValidKey(key) {
+		return store.Record{}, false, fmt.Errorf("sqlstore: load: %w", store.ErrMalformedKey)
+	}
+	now := s.dialect.timeArg(normTime(s.now()))
+	var rec store.Record
+	var data []byte
+	var ok bool
+	var err error
+	err = retry(ctx, true, func() (err error) {
+		rec, data, ok, err = scanRecord(s.db.QueryRowContext(ctx, s.q.load, key, now))
+		return err
+	})
+	if err != nil {
+		return store.Record{}, false, s.dbErr(ctx, "load", err)
+	}
+	if !ok {
+		return store.Record{}, false, nil
+	}
+	if rec.Values, err = store.DecodeValues(data, s.maxSize); err != nil {
+		return store.Record{}, false, fmt.Errorf("sqlstore: load: %w", err)
+	}
+	return rec, true, nil
+}
+
+// scanRecord scans the columns of recordCols; ok is false on no row.
+func scanRecord(row *sql.Row) (rec store.Record, data []byte, ok bool, err error) {
+	err = row.Scan(&data, &rec.UserID, &rec.IP, &rec.UserAgent,
+		timeCol{&rec.Created}, timeCol{&rec.LastSeen}, timeCol{&rec.Expires})
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Record{}, nil, false, nil
+	}
+	if err != nil {
+		return store.Record{}, nil, false, err
+	}
+	return rec, data, true, nil
+}
+
+// Apply applies c atomically to the record under key. See [store.Store].
+//
+// A create is one INSERT that also replaces an expired row (on MySQL an
+// INSERT, followed only on a duplicate key by the deletion of an expired
+// row and a second INSERT). A change of metadata only (a touch, a new user)
+// is one UPDATE. Any other change is one short transaction: the row is
+// locked (SELECT ... FOR UPDATE; BEGIN IMMEDIATE on SQLite), merged in Go
+// with [store.Merge], checked against MaxRecordSize and written back, so
+// concurrent changes to one record never lose each other's writes.
+//
+// Whether a record is live is decided by the store's clock (time.Now),
+// never by c.Now, which only sets LastSeen (and Created on create); times
+// are stored to the microsecond. A SetUser change must have a UserID of at
+// most 255 bytes of UTF-8 without NUL; IP and UserAgent are stored as valid
+// UTF-8 (invalid bytes and NUL become U+FFFD), cut to 255 and 4096 bytes.
+func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
+	if !store.ValidKey(key) {
+		return fmt.Errorf("sqlstore: apply: %w", store.ErrMalformedKey)
+	}
+	now, err := s.prepare(&c)
+	if err != nil {
+		return fmt.Errorf("sqlstore: apply: %w", err)
+	}
+	switch {
+	case c.Create:
+		return s.create(ctx, key, c, now)
+	case !c.Clear && len(c.Delete) == 0 && len(c.Set) == 0 && len(c.Incr) == 0:
+		return s.touch(ctx, key, c, now)
+	}
+	return s.inTx(ctx, "apply", func(q querier) error {
+		cur, data, ok, err := scanRecord(q.QueryRowContext(ctx, s.q.lockRow, key, s.dialect.timeArg(now)))
+		if err != nil {
+			return s.dbErr(ctx, "apply", err)
+		}
+		if !ok {
+			return fmt.Errorf("sqlstore: apply: %w", store.ErrNotFound)
+		}
+		if cur.Values, err = store.DecodeValues(data, s.maxSize); err != nil {
+			return fmt.Errorf("sqlstore: apply: %w", err)
+		}
+		rec, err := store.Merge(cur, true, c, now)
+		if err != nil {
+			return fmt.Errorf("sqlstore: apply: %w", err)
+		}
+		if data, err = s.encode(rec); err != nil {
+			return fmt.Errorf("sqlstore: apply: %w", err)
+		}
+		d := s.dialect
+		_, err = q.ExecContext(ctx, s.q.update, data, rec.UserID, rec.IP, rec.UserAgent,
+			d.timeArg(rec.LastSeen), d.timeArg(rec.Expires), key)
+		if err != nil {
+			return s.dbErr(ctx, "apply", err)
+		}
+		return nil
+	})
+}
+
+// prepare normalises the times and metadata of c. It returns the store's
+// clock, which alone decides whether a record is live (see [store.Merge]);
+// c.Now, when zero, becomes that time too.
+func (s *Store) prepare(c *store.Change) (time.Time, error) {
+	now := normTime(s.now())
+	if c.Now.IsZero() {
+		c.Now = now
+	} else {
+		c.Now = normTime(c.Now)
+	}
+	if !c.Expires.IsZero() {
+		c.Expires = normTime(c.Expires)
+	}
+	if !c.Created.IsZero() {
+		c.Created = normTime(c.Created)
+	}
+	if c.SetUser {
+		if err := checkUserID(c.UserID); err != nil {
+			return now, err
+		}
+		c.IP = cleanText(c.IP, maxIP)
+		c.UserAgent = cleanText(c.UserAgent, maxUserAgent)
+	}
+	return now, nil
+}
+
+// encode checks the size of rec and encodes its values.
+func (s *Store) encode(rec store.Record) ([]byte, error) {
+	if n := store.Size(rec.Values); n > s.maxSize {
+		return nil, fmt.Errorf("session of %d bytes is over the limit of %d bytes: %w", n, s.maxSize, store.ErrTooLarge)
+	}
+	return store.EncodeValues(rec.Values, s.threshold)
+}
+
+// create inserts the record c describes, replacing an expired one.
+func (s *Store) create(ctx context.Context, key string, c store.Change, now time.Time) error {
+	rec, err := store.Merge(store.Record{}, false, c, now)
+	if err != nil {
+		return fmt.Errorf("sqlstore: apply: %w", err)
+	}
+	data, err := s.encode(rec)
+	if err != nil {
+		return fmt.Errorf("sqlstore: apply: %w", err)
+	}
+	if err := s.lockWrite(ctx); err != nil {
+		return fmt.Errorf("sqlstore: apply: %w", err)
+	}
+	defer s.unlockWrite()
+	d := s.dialect
+	args := []any{key, data, rec.UserID, rec.IP, rec.UserAgent,
+		d.timeArg(rec.Created), d.timeArg(rec.LastSeen), d.timeArg(rec.Expires)}
+	var ok bool
+	err = retry(ctx, false, func() (err error) {
+		ok, err = s.insertOrReplaceExpired(ctx, s.db, s.q.upsert, s.q.insert, s.q.deleteExpiredKey, args, now)
+		return err
+	})
+	if err != nil {
+		return s.dbErr(ctx, "apply", err)
+	}
+	if !ok {
+		return fmt.Errorf("sqlstore: apply: %w", store.ErrExists)
+	}
+	return nil
+}
+
+// insertOrReplaceExpired inserts a row whose key is args[0], replacing a row
+// under that key only when it has expired at now. It reports whether the row
+// was written; false means a live row holds the key. Errors are unclassified.
+func (s *Store) insertOrReplaceExpired(ctx context.Context, q querier, upsert, insert, deleteExpired string, args []any, now time.Time) (bool, error) {
+	nowArg := s.dialect.timeArg(now)
+	if s.dialect != MySQL {
+		res, err := q.ExecContext(ctx, upsert, append(args, nowArg)...)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n > 0, err
+	}
+	// MySQL's ON DUPLICATE KEY UPDATE has no WHERE, and the count of rows
+	// it reports depends on the DSN's clientFoundRows: insert first, and
+	// only on a duplicate key delete an expired row and insert again.
+	_, err := q.ExecContext(ctx, insert, args...)
+	if !isDuplicate(err) {
+		return err == nil, err
+	}
+	res, err := q.ExecContext(ctx, deleteExpired, args[0], nowArg)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	_, err = q.ExecContext(ctx, insert, args...)
+	if isDuplicate(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// touch applies a change of metadata only, in one UPDATE.
+func (s *Store) touch(ctx context.Context, key string, c store.Change, now time.Time) error {
+	d := s.dialect
+	var b strings.Builder
+	b.WriteString(s.q.touchPrefix)
+	args := make([]any, 0, 7)
+	args = append(args, d.timeArg(c.Now))
+	if !c.Expires.IsZero() {
+		b.WriteString(`, expires = ?`)
+		args = append(args, d.timeArg(c.Expires))
+	}
+	if c.SetUser {
+		b.WriteString(`, user_id = ?, ip = ?, user_agent = ?`)
+		args = append(args, c.UserID, c.IP, c.UserAgent)
+	}
+	b.WriteString(s.q.touchWhere)
+	args = append(args, key, d.timeArg(now))
+	if err := s.lockWrite(ctx); err != nil {
+		return fmt.Errorf("sqlstore: apply: %w", err)
+	}
+	defer s.unlockWrite()
+	var res sql.Result
+	err := retry(ctx, true, func() (err error) { // a touch is idempotent
+		res, err = s.db.ExecContext(ctx, d.rebind(b.String()), args...)
+		return err
+	})
+	if err != nil {
+		return s.dbErr(ctx, "apply", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.dbErr(ctx, "apply", err)
+	}
+	if n == 0 && d == MySQL {
+		// MySQL counts changed rows, not matched ones (unless the DSN sets
+		// clientFoundRows): a touch that rewrites identical values reports
+		// 0. Tell that apart from a missing record.
+		var one int
+		err := s.db.QueryRowContext(ctx, s.q.exists, key, d.timeArg(now)).Scan(&one)
+		switch {
+		case err == nil:
+			n = 1
+		case !errors.Is(err, sql.ErrNoRows):
+			return s.dbErr(ctx, "apply", err)
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: apply: %w", store.ErrNotFound)
+	}
+	return nil
+}
+
+// Delete removes the record under key; a missing record is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if !store.ValidKey(key) {
+		return fmt.Errorf("sqlstore: delete: %w", store.ErrMalformedKey)
+	}
+	_, err := s.execWrite(ctx, "delete", s.q.deleteKey, key)
+	return err
+}
+
+// execWrite runs one idempotent writing statement (under the write lock on
+// SQLite) and returns the number of rows it affected, with errors
+// classified. See retry for when it runs the statement again.
+func (s *Store) execWrite(ctx context.Context, op, query string, args ...any) (int, error) {
+	if err := s.lockWrite(ctx); err != nil {
+		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	defer s.unlockWrite()
+	var res sql.Result
+	err := retry(ctx, true, func() (err error) {
+		res, err = s.db.ExecContext(ctx, query, args...)
+		return err
+	})
+	if err != nil {
+		return 0, s.dbErr(ctx, op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, s.dbErr(ctx, op, err)
+	}
+	return int(n), nil
+}
+
+// lockWrite takes the SQLite write lock, waiting at most until ctx is done.
+// It does nothing for the other dialects.
+func (s *Store) lockWrite(ctx context.Context) error {
+	if s.wsem == nil {
+		return nil
+	}
+	select {
+	case s.wsem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) unlockWrite() {
+	if s.wsem != nil {
+		<-s.wsem
+	}
+}
+
+// maxTxAttempts bounds the runs of one transaction.
+const maxTxAttempts = 3
+
+// inTx runs fn in one transaction and commits it. fn returns classified
+// errors. A transaction is run again when the database rolled it back to
+// break a deadlock (or a serialisation conflict), or when the connection
+// broke before COMMIT was sent: in both cases none of it took effect. A
+// connection lost during COMMIT leaves the outcome unknown, so that error
+// is returned.
+func (s *Store) inTx(ctx context.Context, op string, fn func(q querier) error) error {
+	for attempt := 1; ; attempt++ {
+		var err error
+		var committing bool
+		if s.dialect == SQLite {
+			committing, err = s.sqliteTx(ctx, op, fn)
+		} else {
+			committing, err = s.sqlTx(ctx, op, fn)
+		}
+		if err == nil || attempt == maxTxAttempts || ctx.Err() != nil {
+			return err
+		}
+		if !isRetryable(err) && (committing || !isConnLost(err)) {
+			return err
+		}
+	}
+}
+
+// sqlTx runs one transaction; committing reports that err came from
+// COMMIT.
+func (s *Store) sqlTx(ctx context.Context, op string, fn func(q querier) error) (committing bool, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, s.dbErr(ctx, op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return true, s.dbErr(ctx, op, err)
+	}
+	return false, nil
+}
+
+// sqliteTx runs fn in a BEGIN IMMEDIATE transaction on one pinned
+// connection, under the store's write lock. database/sql's BeginTx would
+// start a deferred transaction (unless the DSN sets _txlock), whose upgrade
+// from reader to writer can fail with SQLITE_BUSY at once.
+func (s *Store) sqliteTx(ctx context.Context, op string, fn func(q querier) error) (committing bool, err error) {
+	if err := s.lockWrite(ctx); err != nil {
+		return false, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	defer s.unlockWrite()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return false, s.dbErr(ctx, op, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return false, s.dbErr(ctx, op, err)
+	}
+	committed := false
+	defer func() {
+		if committed {
+			return
+		}
+		// Roll back even when ctx is done; if that fails the connection's
+		// state is unknown, so it is discarded rather than pooled.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(rctx, "ROLLBACK"); err != nil &&
+			!strings.Contains(err.Error(), "no transaction is active") {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	if err := fn(conn); err != nil {
+		return false, err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return true, s.dbErr(ctx, op, err)
+	}
+	committed = true
+	return false, nil
+}
+
+// dbErr classifies an error from the database: the context's error when
+// ctx is done, otherwise an error wrapping both [store.ErrUnavailable] and
+// err.
+func (s *Store) dbErr(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		if errors.Is(err, cerr) {
+			return fmt.Errorf("sqlstore: %s: %w", op, err)
+		}
+		return fmt.Errorf("sqlstore: %s: %w (%w)", op, cerr, err)
+	}
+	return fmt.Errorf("sqlstore: %s: %w: %w", op, store.ErrUnavailable, err)
+}
+
+// maxStmtAttempts bounds the runs of a statement outside a transaction
+// that InnoDB rolled back as a deadlock victim.
+const maxStmtAttempts = 10
+
+// retry calls f, which runs statements outside a transaction, again while
+// the database reports that it rolled f's statement back to break a
+// deadlock (InnoDB does that even to single statements, such as concurrent
+// INSERTs of one key while another session deletes it): nothing of it took
+// effect. When f is idempotent (a read, a delete, a touch), it also runs f
+// again on a fresh connection, at most maxTxAttempts times, when the
+// connection broke, so a server restart costs no error.
+func retry(ctx context.Context, idempotent bool, f func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || attempt == maxStmtAttempts || ctx.Err() != nil {
+			return err
+		}
+		if !isRetryable(err) && (!idempotent || attempt >= maxTxAttempts || !isConnLost(err)) {
+			return err
+		}
+	}
+}
+
+// isRetryable reports whether err says the database rolled the
+// transaction back to break a deadlock or a serialisation conflict.
+func isRetryable(err error) bool {
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pe.Code == "40P01" || pe.Code == "40001"
+	}
+	if me, ok := errors.AsType[*mysql.MySQLError](err); ok {
+		return me.Number == 1213 // ER_LOCK_DEADLOCK
+	}
+	return false
+}
+
+// isConnLost reports whether err says that the connection to the database
+// broke (the server went away, a network error): a statement that failed
+// so, outside COMMIT, took no effect, and a new connection may succeed.
+func isConnLost(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		// Class 08: connection exception; 57P01-03: the server shut the
+		// connection down (pg_terminate_backend, restart, recovery).
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	if me, ok := errors.AsType[*mysql.MySQLError](err); ok {
+		// Server shutdown in progress; connection was killed.
+		return me.Number == 1053 || me.Number == 1927
+	}
+	_, ok := errors.AsType[net.Error](err)
+	return ok
+}
+
+// isDuplicate reports whether err is MySQL's duplicate key error.
+func isDuplicate(err error) bool {
+	me, ok := errors.AsType[*mysql.MySQLError](err)
+	return ok && me.Number == 1062 // ER_DUP_ENTRY
+}
+
+// checkUserID refuses user IDs that cannot be indexed the same way on every
+// engine.
+func checkUserID(id string) error {
+	switch {
+	case len(id) > maxUserID:
+		return fmt.Errorf("user ID of %d bytes is longer than %d", len(id), maxUserID)
+	case !utf8.ValidString(id) || strings.IndexByte(id, 0) >= 0:
+		return errors.New("user ID is not UTF-8 text without NUL")
+	}
+	return nil
+}
+
+// cleanText makes s storable in a text column of every engine: valid UTF-8
+// without NUL (PostgreSQL refuses both), at most max bytes, cut at a rune
+// boundary.
+func cleanText(s string, max int) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 && len(s) <= max {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	if len(s) > max {
+		i := max
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i]
+	}
+	return s
+}
+
+func (s *Store) log() *slog.Logger {
+	if s.logger != nil {
+		return s.logger
+	}
+	return slog.Default()
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sesamego/sesame/cookies"
+	"github.com/sesamego/sesame/store"
 )
 
 // Handler returns middleware that gives every request a lazy [Session] (read
@@ -34,15 +35,18 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		r = r.WithContext(&st.ctx)
 		st.s = Session{m: m, r: r}
 		st.w = sessionWriter{w: w, s: &st.s}
+		st.http = store.HTTP{W: w, R: r}
+		st.ctx.http = &st.http
 		next.ServeHTTP(&st.w, r)
 		st.w.finish()
 	})
 }
 
 type requestState struct {
-	s   Session
-	w   sessionWriter
-	ctx sessionContext
+	s    Session
+	w    sessionWriter
+	ctx  sessionContext
+	http store.HTTP
 }
 
 // sessionContext answers both the manager's key and the "last session" key
@@ -50,7 +54,8 @@ type requestState struct {
 // parent's, so derived contexts do not need a propagation goroutine.
 type sessionContext struct {
 	context.Context
-	s *Session
+	s    *Session
+	http *store.HTTP // for cookie-backed stores
 }
 
 func (c *sessionContext) Value(key any) any {
@@ -61,6 +66,8 @@ func (c *sessionContext) Value(key any) any {
 		}
 	case lastSessionKey:
 		return c.s
+	case store.HTTPKey:
+		return c.http
 	}
 	return c.Context.Value(key)
 }

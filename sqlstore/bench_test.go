@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -140,8 +141,29 @@ func BenchmarkCart(b *testing.B) {
 // values byte for byte (jsonb normalises them), compress them, enforce the
 // size limit before writing, or report ErrNotNumber the way store.Merge
 // does. The Parallel variants run 8 writers on one record.
+//
+// "durable" is PostgreSQL's default, where every commit waits for the WAL
+// flush (which dominates on most disks); "async" sets synchronous_commit=off
+// on the connections, which shows the cost of the strategies themselves.
 func BenchmarkApplyStrategy(b *testing.B) {
-	s := openPostgres(b, Options{})
+	for _, mode := range []struct{ name, param string }{{"durable", ""}, {"async", "synchronous_commit=off"}} {
+		b.Run(mode.name, func(b *testing.B) {
+			dsn := envOr(postgresEnv, defaultPostgres)
+			if mode.param != "" {
+				k, v, _ := strings.Cut(mode.param, "=")
+				dsn = withParam(dsn, k, v)
+			}
+			db, err := sql.Open("pgx", dsn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pingOrSkip(b, db, postgresEnv)
+			benchStrategies(b, newStore(b, db, Postgres, Options{}))
+		})
+	}
+}
+
+func benchStrategies(b *testing.B, s *Store) {
 	ctx := b.Context()
 	vals := map[string][]byte{
 		"user_id": []byte("1234567"), "views": []byte("41"),

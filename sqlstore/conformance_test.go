@@ -1,7 +1,10 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"testing"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/sesamego/sesame/store"
 	"github.com/sesamego/sesame/storetest"
@@ -22,4 +25,26 @@ func BenchmarkStore(b *testing.B) {
 			storetest.RunBenchmarks(b, func(b *testing.B) store.Store { return e.open(b, Options{}) })
 		})
 	}
+}
+
+// TestConformanceMySQLPlainDSN runs the suite on MySQL opened the way a
+// user might, without the settings Open adds: no parseTime (times arrive as
+// text) and no interpolateParams (server-side prepared statements).
+func TestConformanceMySQLPlainDSN(t *testing.T) {
+	open := func(t *testing.T) store.Store {
+		t.Helper()
+		cfg, err := mysql.ParseDSN(envOr(mysqlEnv, defaultMySQL))
+		if err != nil {
+			t.Skipf("%s is not a go-sql-driver DSN: %v", mysqlEnv, err)
+		}
+		cfg.ParseTime, cfg.InterpolateParams = false, false
+		db, err := sql.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pingOrSkip(t, db, mysqlEnv)
+		return newStore(t, db, MySQL, Options{})
+	}
+	open(t)
+	storetest.Run(t, open)
 }

@@ -1,0 +1,295 @@
+package cookiestore
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sesamego/sesame"
+	"github.com/sesamego/sesame/seal"
+	"github.com/sesamego/sesame/store"
+	"github.com/sesamego/sesame/storetest"
+)
+
+func testKeys(t testing.TB) *seal.Keyring {
+	k, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := seal.NewKeyring(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+// browser drives a cookie Store the way one browser would: each call is a
+// request carrying the browser's cookies for that session key, and the
+// response's Set-Cookie lines update them. Calls are serialised, as a
+// browser applies responses one at a time; this is the only way a cookie
+// store sees "concurrent" changes, and why it cannot merge real ones.
+type browser struct {
+	s    *Store
+	mu   sync.Mutex
+	jars map[string][]*http.Cookie // session key -> cookies
+}
+
+var _ store.Store = (*browser)(nil)
+
+func (b *browser) do(key string, fn func(ctx context.Context) error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	for _, c := range b.jars[key] {
+		r.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	err := fn(store.WithHTTP(context.Background(), rec, r))
+	jar := map[string]*http.Cookie{}
+	for _, c := range b.jars[key] {
+		jar[c.Name] = c
+	}
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge < 0 || c.Value == "" {
+			delete(jar, c.Name)
+		} else {
+			jar[c.Name] = c
+		}
+	}
+	b.jars[key] = nil
+	for _, c := range jar {
+		b.jars[key] = append(b.jars[key], &http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	return err
+}
+
+func (b *browser) Load(ctx context.Context, key string) (rec store.Record, ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return rec, false, err
+	}
+	err = b.do(key, func(c context.Context) error {
+		rec, ok, err = b.s.Load(c, key)
+		return err
+	})
+	return rec, ok, err
+}
+
+func (b *browser) Apply(ctx context.Context, key string, ch store.Change) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return b.do(key, func(c context.Context) error { return b.s.Apply(c, key, ch) })
+}
+
+func (b *browser) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return b.do(key, func(c context.Context) error { return b.s.Delete(c, key) })
+}
+
+func TestConformance(t *testing.T) {
+	var max int
+	storetest.RunWith(t, func(t *testing.T) store.Store {
+		s, err := New(Options{Keys: testKeys(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		max = s.MaxRecordSize()
+		return &browser{s: s, jars: map[string][]*http.Cookie{}}
+	}, storetest.Options{MaxRecordSize: 14000})
+	if max != 14000 {
+		t.Errorf("default MaxRecordSize = %d, want 14000", max)
+	}
+}
+
+// app is a sesame app on the cookie store.
+func newApp(t *testing.T, o Options) (*httptest.Server, *http.Client, *sesame.Manager) {
+	t.Helper()
+	if o.Keys == nil {
+		o.Keys = testKeys(t)
+	}
+	cs, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := sesame.New(sesame.Config{Store: cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/put", func(w http.ResponseWriter, r *http.Request) {
+		s := sesame.From(r)
+		for k, v := range r.URL.Query() {
+			s.Put(k, v[0])
+		}
+	})
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
+		v, _ := sesame.Get[string](sesame.From(r), r.URL.Query().Get("k"))
+		io.WriteString(w, v)
+	})
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		s := sesame.From(r)
+		s.Regenerate()
+		s.SetUser("alice")
+		s.Put("user", "alice")
+	})
+	mux.HandleFunc("/logout-others", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := m.LogoutOtherDevices(r); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
+	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) { sesame.From(r).Destroy() })
+	srv := httptest.NewTLSServer(m.Handler(mux))
+	t.Cleanup(srv.Close)
+	return srv, newClient(srv), m
+}
+
+func newClient(srv *httptest.Server) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	c := *srv.Client()
+	c.Jar = jar
+	return &c
+}
+
+func get(t *testing.T, c *http.Client, u string) string {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", u, resp.StatusCode)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestSessionRoundTripInCookies(t *testing.T) {
+	srv, c, _ := newApp(t, Options{})
+	get(t, c, srv.URL+"/put?color=blue")
+	if got := get(t, c, srv.URL+"/get?k=color"); got != "blue" {
+		t.Fatalf("color = %q, want blue", got)
+	}
+	u, _ := url.Parse(srv.URL)
+	names := map[string]string{}
+	for _, ck := range c.Jar.Cookies(u) {
+		names[ck.Name] = ck.Value
+	}
+	if names["__Host-sdata"] == "" || names["__Host-sid"] == "" {
+		t.Fatalf("cookies %v, want __Host-sid and __Host-sdata", names)
+	}
+	if strings.Contains(names["__Host-sdata"], "blue") {
+		t.Error("session data readable in the cookie")
+	}
+}
+
+func TestLargeSessionIsChunkedAndTooLargeIsRefused(t *testing.T) {
+	srv, c, _ := newApp(t, Options{})
+	big := storetest.RandomJSON(9000) // incompressible, needs 3+ cookies
+	v := strings.Trim(string(big), `"`)
+	get(t, c, srv.URL+"/put?big="+url.QueryEscape(v))
+	if got := get(t, c, srv.URL+"/get?k=big"); got != v {
+		t.Fatalf("big value did not round-trip through chunks (got %d bytes)", len(got))
+	}
+	u, _ := url.Parse(srv.URL)
+	chunks := 0
+	for _, ck := range c.Jar.Cookies(u) {
+		if strings.HasPrefix(ck.Name, "__Host-sdata.") {
+			chunks++
+		}
+	}
+	if chunks < 3 {
+		t.Errorf("%d chunk cookies, want at least 3", chunks)
+	}
+	huge := strings.Repeat("x", 20000)
+	resp, err := c.Get(srv.URL + "/put?huge=" + huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == 200 {
+		t.Error("a session over the limit was accepted")
+	}
+	if got := get(t, c, srv.URL+"/get?k=big"); got != v {
+		t.Error("the session was lost after a refused oversized write")
+	}
+}
+
+func TestTamperedCookieGivesEmptySession(t *testing.T) {
+	srv, c, _ := newApp(t, Options{})
+	get(t, c, srv.URL+"/put?color=blue")
+	u, _ := url.Parse(srv.URL)
+	var cks []*http.Cookie
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "__Host-sdata" {
+			b := []byte(ck.Value)
+			b[len(b)/2] ^= 1
+			ck.Value = string(b)
+		}
+		cks = append(cks, ck)
+	}
+	c2 := newClient(srv)
+	c2.Jar.SetCookies(u, cks)
+	if got := get(t, c2, srv.URL+"/get?k=color"); got != "" {
+		t.Errorf("tampered cookie read %q", got)
+	}
+}
+
+func TestCopiedCookieSurvivesLogoutWithoutEpochs(t *testing.T) {
+	// The documented limitation: a copy taken before logout still works.
+	srv, c, _ := newApp(t, Options{})
+	get(t, c, srv.URL+"/login")
+	u, _ := url.Parse(srv.URL)
+	thief := newClient(srv)
+	thief.Jar.SetCookies(u, c.Jar.Cookies(u))
+	get(t, c, srv.URL+"/logout")
+	if got := get(t, c, srv.URL+"/get?k=user"); got != "" {
+		t.Errorf("logged-out browser still sees %q", got)
+	}
+	if got := get(t, thief, srv.URL+"/get?k=user"); got != "alice" {
+		t.Errorf("copied cookie gave %q; the limitation test expects the copy to still work", got)
+	}
+}
+
+func TestEpochLogsOutOtherCookieSessions(t *testing.T) {
+	srv, c, _ := newApp(t, Options{Epochs: NewMemoryEpochs()})
+	get(t, c, srv.URL+"/login")
+	other := newClient(srv)
+	get(t, other, srv.URL+"/login")
+	u, _ := url.Parse(srv.URL)
+	thief := newClient(srv)
+	thief.Jar.SetCookies(u, other.Jar.Cookies(u))
+
+	get(t, c, srv.URL+"/logout-others")
+	if got := get(t, c, srv.URL+"/get?k=user"); got != "alice" {
+		t.Errorf("the current session was logged out too (user %q)", got)
+	}
+	for name, cl := range map[string]*http.Client{"other device": other, "copied cookie": thief} {
+		if got := get(t, cl, srv.URL+"/get?k=user"); got != "" {
+			t.Errorf("%s still logged in as %q after logout-others", name, got)
+		}
+	}
+}
+
+func TestNoRequestInContext(t *testing.T) {
+	s, _ := New(Options{Keys: testKeys(t)})
+	if _, _, err := s.Load(context.Background(), storetest.NewKey()); err != ErrNoRequest {
+		t.Errorf("Load without a request: %v, want ErrNoRequest", err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte{0, '{', '}'})
+	f.Add([]byte{1, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = decode(b)
+	})
+}

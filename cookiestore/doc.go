@@ -1,0 +1,38 @@
+// Package cookiestore keeps each whole session in the client's cookies,
+// encrypted, instead of on a server.
+//
+// # When to use it
+//
+// A cookie store needs no database and scales with no shared state: every
+// request carries its own session. It suits small sessions (a few KB) in apps
+// that would rather not run a store. Use it with sesame's Manager like any
+// store:
+//
+//	keys, _ := seal.ParseSecrets(os.Getenv("SESAME_SECRETS"))
+//	cs, _ := cookiestore.New(cookiestore.Options{Keys: keys})
+//	m, _ := sesame.New(sesame.Config{Store: cs})
+//
+// The session ID still travels in the manager's cookie; the data travels in
+// a second cookie (default "sdata", split over "sdata.1", "sdata.2", ... when
+// it passes 4 KB), encrypted with XChaCha20-Poly1305 (package seal), bound to
+// the cookie name and to the session, and compressed above a threshold.
+//
+// # What it cannot do
+//
+// Say it plainly, because it matters:
+//
+//   - It cannot merge concurrent changes. Two requests that start from the
+//     same cookie each send back a whole session; the browser keeps the last
+//     one, and the other request's changes are lost. Increments are not
+//     atomic across requests. (Every server-side sesame store merges.)
+//   - It cannot revoke a copied cookie. Destroy and logout clear the
+//     browser's cookie, but a copy taken earlier stays valid until it
+//     expires. The one defence is the per-user epoch ([Options.Epochs]): when
+//     a user logs out everywhere (Manager.LogoutOtherDevices or
+//     LogoutEverywhere), every cookie session of that user bound before that
+//     moment is refused.
+//   - It cannot list a user's sessions (the "your devices" page).
+//   - Sessions are limited by [Options.MaxChunks] cookies (default 5, about
+//     20 KB); a session that grows past it is an error at commit, never
+//     silently truncated.
+package cookiestore

@@ -1,0 +1,74 @@
+// Package filestore keeps sesame sessions in files, one file per session.
+//
+// It needs nothing but a directory, survives restarts, and can be shared by
+// several processes on one machine (or on a file system with working flock,
+// which excludes most network file systems).
+//
+//	s, err := filestore.New("/var/lib/myapp/sessions")
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	// Remove expired sessions now and then, for example from a cron job
+//	// or a goroutine the app owns:
+//	n, err := s.Prune(ctx)
+//
+// # Layout
+//
+// The directory (created with mode 0700) holds 256 subdirectories named by
+// the first byte of the key, and each record is the file named by its key:
+// dir/3f/3fa2…. A key is 64 lower-case hex characters, the SHA-256 of the
+// session ID, checked with [store.ValidKey] before any file is touched, so no
+// key can name a path outside the directory, and the files reveal no session
+// IDs. Files are created with mode 0600. Next to a record may sit its session
+// lock (key.lock) and, briefly, temporary files (.tmp-…), which are never
+// taken for records.
+//
+// A record file holds the record's times, user ID, IP and user agent byte for
+// byte, its values as [store.EncodeValues] writes them (values over
+// [Options.CompressThreshold] are compressed), and a CRC-32C checksum. A file
+// that cannot be read or fails its checksum is reported as an error wrapping
+// [store.ErrUnavailable], so sesame fails closed; it never panics. Remove such
+// a file with [Store.Delete].
+//
+// # Atomic writes
+//
+// Every write goes to a temporary file in the same subdirectory, which is
+// synced, then renamed over the record's file, after which the subdirectory
+// is synced too. A reader sees the whole old record or the whole new one,
+// and a crash (a killed process, a lost machine) leaves one or the other,
+// never a torn record. Deletes are synced as well, so a destroyed session
+// stays destroyed.
+//
+// # Locking
+//
+// A change set is applied by reading the record, merging the change
+// ([store.Merge]) and writing the result, under a lock on the record's
+// subdirectory: an in-process lock (which a cancelled context stops waiting
+// for), then flock(2) on the subdirectory itself, which excludes every other
+// process and every other [Store] on the same directory, and is released by
+// the kernel if the holder dies. So concurrent change sets never lose each
+// other's writes, within a process or across processes. Loads take no lock.
+// The locks are striped by subdirectory: two sessions whose keys share their
+// first byte wait for each other's writes, which are short.
+//
+// On platforms without flock(2) (Windows, Solaris, AIX, Plan 9) only the
+// in-process lock applies: use the directory from one process and one Store.
+//
+// # Costs
+//
+// A Load is a file open and read. An Apply reads, writes and syncs one file
+// and syncs its directory: expect a few milliseconds on disks with real
+// fsync. [Store.Prune] lists every subdirectory but reads only the files
+// whose modification time, set to the record's expiry on every write, has
+// passed. [Store.List], [Store.UserSessions] and [Store.DeleteUserSessions]
+// read every record file: the file store keeps no index of users, so
+// "sessions of a user" costs a scan of all sessions. That is fine for
+// thousands of sessions; for millions, use the SQL or Redis store.
+//
+// # Capabilities
+//
+// Store implements [store.Store], [store.Pruner], [store.Lister],
+// [store.UserIndex] (by scanning, see above), [store.Renamer] and
+// [store.Locker] (lock files shared by every process using the directory).
+// New starts no goroutine; call Prune when it suits the app.
+package filestore

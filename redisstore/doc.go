@@ -1,0 +1,117 @@
+// Package redisstore keeps sesame sessions in Redis: a single node, a
+// Sentinel-managed primary, or a Redis Cluster, through go-redis's
+// [redis.UniversalClient].
+//
+// It implements [store.Store] and every optional capability: [store.Pruner],
+// [store.Lister], [store.UserIndex] (sessions of a user, "log out other
+// devices", in a Cluster too), [store.Renamer], [store.Locker] and
+// [store.Taker].
+//
+// # Single node
+//
+//	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	st, err := redisstore.New(client, redisstore.Options{})
+//	if err != nil { ... }
+//	m, err := sesame.New(sesame.Config{Store: st})
+//
+// or, for a URL in the app's configuration (the Store then owns the client,
+// and Close closes it):
+//
+//	st, err := redisstore.Open("redis://:password@127.0.0.1:6379/0", redisstore.Options{})
+//
+// # Cluster
+//
+//	client := redis.NewClusterClient(&redis.ClusterOptions{
+//		Addrs: []string{"10.0.0.1:7000", "10.0.0.2:7000", "10.0.0.3:7000"},
+//	})
+//	st, err := redisstore.New(client, redisstore.Options{})
+//
+// or redisstore.Open("redis+cluster://10.0.0.1:7000,10.0.0.2:7000"). Sentinel
+// is redis.NewFailoverClient, or a redis+sentinel URL (see [NewClient]).
+//
+// # Key layout
+//
+// With the default prefix "sesame:", a session whose ID hashes to the store
+// key K (see [store.Key]) is one Redis hash, "sesame:s:K", with a TTL:
+//
+//	v:<name>  the JSON value stored under name, gzip-compressed when longer
+//	          than Options.CompressThreshold (a gzip stream cannot start a JSON
+//	          text, so the magic bytes tell them apart)
+//	_c _s _e  created, last seen and expires, as decimal Unix nanoseconds
+//	_u _ip _ua  user ID, IP and user agent (absent when empty)
+//	_n        the record's size as [store.Size] counts it, before compression
+//	_x        how far the user index covers this record (Unix ms)
+//	_m        only while a Cluster rename moves the record away
+//
+// Besides records there are user indexes, "sesame:u:<user ID>" (a sorted set,
+// below), and locks, "sesame:l:K" (a string holding the lock's token).
+//
+// # Loads and changes
+//
+// Load is one HGETALL. A record whose expiry has passed by this process's
+// clock is reported missing even while Redis still holds it, so a Redis
+// server whose clock runs behind never revives a session.
+//
+// Apply is one Lua script (EVALSHA, falling back to EVAL), so a change set is
+// atomic and costs one round trip. The script first checks everything: that
+// the record is live (or, for a create, that it is not), that every
+// increment applies to a JSON integer and stays within int64 (with the rules
+// of [store.AddInt]), and that the resulting record stays within
+// Options.MaxRecordSize. Only then does it write, so a failed change leaves
+// the record exactly as it was. The size checked is [store.Size] of the
+// record the change would produce: the lengths of the names and of the
+// values before compression. The script keeps that total in _n, adjusting it
+// by the fields the change touches (for a compressed value it reads the
+// uncompressed length from the gzip trailer), so the check costs nothing for
+// large records.
+//
+// Expiry is Redis's: each write that moves the expiry sets the TTL with
+// PEXPIRE, relative to the change (a relative TTL does not care how far the
+// Redis server's clock is from this host's), and Redis drops the record when
+// it runs out. A change that would leave the record already expired deletes
+// it.
+//
+// # Sessions of a user
+//
+// Each user has a sorted set, "sesame:u:<user ID>", of the keys of their
+// sessions, each scored by a horizon: a time (Unix ms) no earlier than that
+// session's expiry. A record's hash remembers its horizon (_x), and the apply
+// script refuses to write a record of a user whose expiry would pass its
+// horizon: it replies with a request to extend the index instead, which
+// Apply does (one more round trip) before running the script again. When a
+// change logs a session in, Apply writes the index entry first. So every live
+// session of a user is in the user's index with a score at or after its
+// expiry, entries whose score has passed belong to dead sessions, and the
+// index prunes them (and expires itself) on each write. The horizon is the
+// expiry plus the session's remaining lifetime (one minute to one week), so a
+// session that stays active needs its entry extended about once per idle
+// timeout.
+//
+// In a Cluster a user's index and their sessions hash to different slots, so
+// no single script can update both. Writing the index first makes an index
+// entry a hint that may be stale (the session was deleted, expired, or moved
+// to another user), never a session missing from its user's index.
+// [Store.UserSessions] reads the index and then the metadata of every session
+// it names in one pipeline (one batch per node, sent concurrently), and
+// keeps only the live sessions that still belong to the user.
+// [Store.DeleteUserSessions] deletes each one with a script that checks the
+// session still belongs to the user. A login that runs concurrently with
+// DeleteUserSessions may survive it, as if it had come just after.
+//
+// # Regenerating IDs
+//
+// On a single node (or Sentinel), [Store.Rename] is one script over both keys.
+// In a Cluster the two keys live in different slots, so Rename marks the old
+// record as moving (from then on it loads as missing and takes no changes),
+// creates the new one, and deletes the old one; see [Store.Rename] for what
+// happens when a step fails.
+//
+// # Failures
+//
+// Errors of the Redis client wrap [store.ErrUnavailable] and the client's own
+// error, so errors.Is finds both (sesame answers 503); a done context makes
+// calls return its error. go-redis retries failed dials and commands by
+// default, which with its defaults holds a request for about two seconds
+// when Redis is down; set DialTimeout, DialerRetries and MaxRetries on the
+// client to fail faster.
+package redisstore

@@ -173,6 +173,10 @@ func (m *Manager) deleteUser(ctx context.Context, user, except string) (int, err
 	if err != nil {
 		return n, m.storeErr("delete user sessions", err)
 	}
-	m.emit(ctx, Event{Kind: EventDestroyed, UserID: user, Reason: fmt.Sprintf("logout-others:%d", n)})
+	reason := "logout-others"
+	if except == "" {
+		reason = "logout-everywhere"
+	}
+	m.emit(ctx, Event{Kind: EventDestroyed, UserID: user, Reason: reason, Count: n})
 	return n, nil
 }

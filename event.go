@@ -67,9 +67,22 @@ type Event struct {
 	Duration time.Duration
 	// Err is the failure, if any.
 	Err error
-	// Reason explains an anomaly or expiry ("idle", "absolute", "unknown",
-	// "ip", "user-agent").
+	// Reason explains the event: for EventExpired, "expired" (the store
+	// expiry passed), "idle", "absolute" or "unknown" (an ID the store does
+	// not know, or no longer holds); for EventAnomaly, "ip" or "user-agent";
+	// for an EventDestroyed of several sessions, "logout-others"
+	// ([Manager.LogoutOtherDevices]) or "logout-everywhere"
+	// ([Manager.LogoutEverywhere]). It is empty otherwise.
 	Reason string
+	// Size is the session's size in bytes, as store.Size measures it (the
+	// lengths of its keys and encoded values), for an EventStoreOp "load"
+	// that found a live record and for EventCreated; zero otherwise. It is
+	// computed only when [Config.OnEvent] is set.
+	Size int
+	// Count is how many sessions an EventDestroyed with Reason
+	// "logout-others" or "logout-everywhere" deleted (Hash is then empty);
+	// zero otherwise.
+	Count int
 }
 
 func shortHash(key string) string {
@@ -102,8 +115,10 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 	if !m.log.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 6)
-	attrs = append(attrs, slog.String("session", e.Hash))
+	attrs := make([]slog.Attr, 0, 7)
+	if e.Hash != "" {
+		attrs = append(attrs, slog.String("session", e.Hash))
+	}
 	if e.UserID != "" {
 		attrs = append(attrs, slog.String("user", e.UserID))
 	}
@@ -116,8 +131,15 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 	if e.Reason != "" {
 		attrs = append(attrs, slog.String("reason", e.Reason))
 	}
+	if e.Count != 0 {
+		attrs = append(attrs, slog.Int("count", e.Count))
+	}
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("error", e.Err.Error()))
 	}
-	m.log.LogAttrs(ctx, level, "sesame: session "+e.Kind.String(), attrs...)
+	msg := "sesame: session " + e.Kind.String()
+	if e.Kind == EventStoreOp {
+		msg = "sesame: store " + e.Op + " failed"
+	}
+	m.log.LogAttrs(ctx, level, msg, attrs...)
 }

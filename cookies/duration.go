@@ -78,7 +78,7 @@ func parseDuration(s string) (time.Duration, error) {
 	case s == "":
 		return 0, errors.New("empty")
 	case s == "0":
-		return 0, errors.New("zero (leave the setting out, or give a unit)")
+		return 0, errors.New("zero")
 	case s[0] == '-':
 		return 0, errors.New("negative")
 	case s[0] == '+':

@@ -128,7 +128,7 @@ func ExampleParseDuration() {
 	// 2 weeks = 336h0m0s
 	// 1.5h = 1h30m0s
 	// 1y = 8766h0m0s
-	// cookies: invalid duration "0": zero (leave the setting out, or give a unit)
+	// cookies: invalid duration "0": zero
 	// cookies: invalid duration "forever": expected a number at "forever"
 }
 

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -481,4 +485,66 @@ func fuzzJarGet(f *testing.F, m jarMode, seeds []string) {
 			t.Fatalf("got a value from %q, which holds no genuine cookie", header)
 		}
 	})
+}
+
+// TestJarRotationOverHTTP makes real round trips through a client with a
+// cookie jar: cookies set under an old key survive a rotation and the later
+// removal of that key, because reading them re-issues them.
+func TestJarRotationOverHTTP(t *testing.T) {
+	now := t0
+	o := Options{MaxAge: time.Hour}
+	var current atomic.Pointer[Jar]
+	current.Store(testJar(testKeyring(t, 1), o, &now))
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) {
+		j := current.Load()
+		if err := j.SetSigned(w, "__Host-user", "42"); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if err := j.SetEncrypted(w, "__Host-secret", "s3cr3t"); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
+		j := current.Load()
+		user, ok1 := j.GetSigned(w, r, "__Host-user")
+		secret, ok2 := j.GetEncrypted(w, r, "__Host-secret")
+		fmt.Fprintf(w, "%s %v %s %v", user, ok1, secret, ok2)
+	})
+	srv := httptest.NewTLSServer(mux)
+	defer srv.Close()
+	client := srv.Client()
+	client.Jar, _ = cookiejar.New(nil)
+	get := func(path string) string {
+		t.Helper()
+		resp, err := client.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: got %d %q %v", path, resp.StatusCode, b, err)
+		}
+		return string(b)
+	}
+
+	get("/set")
+	if got := get("/get"); got != "42 true s3cr3t true" {
+		t.Fatalf("before rotation: got %q", got)
+	}
+	current.Store(testJar(testKeyring(t, 2, 1), o, &now)) // rotate
+	if got := get("/get"); got != "42 true s3cr3t true" {
+		t.Fatalf("after rotation: got %q, want the old-key cookies to open", got)
+	}
+	current.Store(testJar(testKeyring(t, 2), o, &now)) // retire the old key
+	if got := get("/get"); got != "42 true s3cr3t true" {
+		t.Errorf("after the old key is removed: got %q, want the re-issued cookies to open", got)
+	}
+	current.Store(testJar(testKeyring(t, 3), o, &now)) // a keyring that never saw them
+	if got := get("/get"); got != " false  false" {
+		t.Errorf("under unrelated keys: got %q, want nothing present", got)
+	}
 }

@@ -51,8 +51,9 @@ func clearCookie(name string, o Options) *http.Cookie {
 
 // Values returns the raw value of every cookie called name in r, in the order
 // the client sent them, across all Cookie header lines (HTTP/2 clients may
-// send one line per cookie). It returns nil when there is none. Values are not
-// decoded. Several values of one name arise when the cookie was set for
+// send one line per cookie). It returns nil when there is none. Values are as
+// net/http parses them (surrounding double quotes removed, pairs with invalid
+// bytes skipped) but not percent-decoded. Several values of one name arise when the cookie was set for
 // several paths, or tossed by a sibling subdomain (Domain=.example.com) to
 // shadow yours: never trust the first one blindly.
 func Values(r *http.Request, name string) []string {

@@ -14,8 +14,9 @@
 //
 // # Layout
 //
-// The directory (created with mode 0700) holds 256 subdirectories named by
-// the first byte of the key, and each record is the file named by its key:
+// The directory (created with mode 0700) holds up to 256 subdirectories
+// (created on first use, also 0700) named by the first byte of the key, and
+// each record is the file named by its key:
 // dir/3f/3fa2…. A key is 64 lower-case hex characters, the SHA-256 of the
 // session ID, checked with [store.ValidKey] before any file is touched, so no
 // key can name a path outside the directory, and the files reveal no session

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,10 +41,13 @@ type Store struct {
 	dir           string
 	subdirs       [256]string
 	sems          [256]chan struct{} // in-process locks, one per subdirectory
+	made          [256]atomic.Bool   // whether the subdirectory is known to exist
 	maxRecordSize int
 	maxFile       int64
 	threshold     int
 	now           func() time.Time
+	noSync        bool   // tests only: skip fsync where the test does not need it
+	midWrite      func() // tests only: called with half of a file written
 }
 
 var (
@@ -62,9 +66,9 @@ func New(dir string) (*Store, error) {
 }
 
 // NewWithOptions returns a store that keeps its records under dir, creating
-// dir (mode 0700) and its 256 subdirectories when they are missing. It
-// returns an error when dir cannot be created or is not a directory, or when
-// an option is negative where it must not be. It starts no goroutine.
+// dir (mode 0700) when it is missing; its subdirectories are created on first
+// use. It returns an error when dir cannot be created or is not a directory,
+// or when MaxRecordSize is negative. It starts no goroutine.
 func NewWithOptions(dir string, o Options) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("filestore: empty directory name")
@@ -93,28 +97,37 @@ func NewWithOptions(dir string, o Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("filestore: %w", err)
 	}
-	created := false
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("filestore: %s is not a directory", dir)
+	}
 	for i := range s.subdirs {
 		s.subdirs[i] = filepath.Join(dir, fmt.Sprintf("%02x", i))
 		s.sems[i] = make(chan struct{}, 1)
-		err := os.Mkdir(s.subdirs[i], 0o700)
-		switch {
-		case err == nil:
-			created = true
-		case errors.Is(err, fs.ErrExist):
-			if fi, err := os.Stat(s.subdirs[i]); err != nil || !fi.IsDir() {
-				return nil, fmt.Errorf("filestore: %s is not a directory", s.subdirs[i])
-			}
-		default:
-			return nil, fmt.Errorf("filestore: %w", err)
-		}
-	}
-	if created {
-		if err := syncPath(dir); err != nil {
-			return nil, fmt.Errorf("filestore: %w", err)
-		}
 	}
 	return s, nil
+}
+
+// makeSubdir creates subdirectory idx (mode 0700) unless it exists, and
+// syncs the store's directory after creating it.
+func (s *Store) makeSubdir(idx int) error {
+	if s.made[idx].Load() {
+		return nil
+	}
+	err := os.Mkdir(s.subdirs[idx], 0o700)
+	switch {
+	case err == nil:
+		if err := s.syncPath(s.dir); err != nil {
+			return err
+		}
+	case errors.Is(err, fs.ErrExist):
+		if fi, err := os.Stat(s.subdirs[idx]); err != nil || !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", s.subdirs[idx])
+		}
+	default:
+		return err
+	}
+	s.made[idx].Store(true)
+	return nil
 }
 
 // Dir returns the directory the store keeps its records in.
@@ -290,7 +303,7 @@ func (s *Store) remove(d *os.File, path string) error {
 	if err != nil {
 		return err
 	}
-	return syncDir(d)
+	return s.syncDir(d)
 }
 
 // lock takes the in-process lock of subdirectory idx, then its flock, and
@@ -301,6 +314,10 @@ func (s *Store) lock(ctx context.Context, idx int) (*os.File, error) {
 	case s.sems[idx] <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+	if err := s.makeSubdir(idx); err != nil {
+		<-s.sems[idx]
+		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	d, err := os.Open(s.subdirs[idx])
 	if err != nil {
@@ -384,7 +401,15 @@ func (s *Store) writeFile(d *os.File, idx int, name string, data []byte, mtime t
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	if s.midWrite != nil { // lets the crash test kill a writer with a file half written
+		_, err = f.Write(data[:len(data)/2])
+		s.midWrite()
+		data = data[len(data)/2:]
+	}
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	durable = durable && !s.noSync
 	if err == nil && durable {
 		err = f.Sync()
 	}
@@ -402,14 +427,17 @@ func (s *Store) writeFile(d *os.File, idx int, name string, data []byte, mtime t
 		return err
 	}
 	if durable {
-		return syncDir(d)
+		return s.syncDir(d)
 	}
 	return nil
 }
 
 // syncDir syncs an open directory, so that the renames and removals in it
 // survive a crash. File systems that cannot sync directories are tolerated.
-func syncDir(d *os.File) error {
+func (s *Store) syncDir(d *os.File) error {
+	if s.noSync {
+		return nil
+	}
 	err := d.Sync()
 	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
 		return nil
@@ -417,11 +445,11 @@ func syncDir(d *os.File) error {
 	return err
 }
 
-func syncPath(path string) error {
+func (s *Store) syncPath(path string) error {
 	d, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	return syncDir(d)
+	return s.syncDir(d)
 }

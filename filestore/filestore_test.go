@@ -38,6 +38,7 @@ func TestConformanceWithTwoStoresOnOneDirectory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		a.noSync, b.noSync = true, true // TestConformance covers syncing
 		return &twoStores{Store: a, other: b}
 	})
 }
@@ -74,6 +75,7 @@ func TestConformanceWithoutCompression(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		s.noSync = true // TestConformance covers syncing
 		return s
 	})
 }
@@ -129,7 +131,11 @@ func TestNewCreatesAPrivateDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []string{dir, filepath.Join(dir, "00"), filepath.Join(dir, "ff")} {
+	key := storetest.NewKey()
+	if err := s.Apply(t.Context(), key, store.Change{Create: true, Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, filepath.Join(dir, key[:2])} {
 		fi, err := os.Stat(d)
 		if err != nil {
 			t.Fatal(err)
@@ -137,10 +143,6 @@ func TestNewCreatesAPrivateDirectory(t *testing.T) {
 		if !fi.IsDir() || fi.Mode().Perm() != 0o700 {
 			t.Errorf("%s: got mode %v, want a directory with mode 0700", d, fi.Mode())
 		}
-	}
-	key := storetest.NewKey()
-	if err := s.Apply(t.Context(), key, store.Change{Create: true, Expires: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
 	}
 	fi, err := os.Stat(filepath.Join(dir, key[:2], key))
 	if err != nil {
@@ -160,10 +162,6 @@ func TestNewRefuses(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	blocked := t.TempDir()
-	if err := os.WriteFile(filepath.Join(blocked, "7f"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		name string
 		dir  string
@@ -171,7 +169,6 @@ func TestNewRefuses(t *testing.T) {
 	}{
 		{name: "an empty directory name", dir: ""},
 		{name: "a path that is a file", dir: file},
-		{name: "a subdirectory that is a file", dir: blocked},
 		{name: "a negative record size", dir: t.TempDir(), o: Options{MaxRecordSize: -1}},
 	}
 	for _, tt := range tests {
@@ -180,6 +177,18 @@ func TestNewRefuses(t *testing.T) {
 				t.Error("got no error, want one")
 			}
 		})
+	}
+}
+
+func TestASubdirectoryThatIsAFileIsUnavailable(t *testing.T) {
+	s, _ := newTestStore(t)
+	key := "7f" + storetest.NewKey()[2:]
+	if err := os.WriteFile(filepath.Join(s.Dir(), "7f"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Apply(t.Context(), key, store.Change{Create: true, Expires: time.Now().Add(time.Hour)})
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("got %v, want an error wrapping ErrUnavailable", err)
 	}
 }
 
@@ -275,7 +284,7 @@ func TestReadErrorsWrapErrUnavailable(t *testing.T) {
 	s, _ := newTestStore(t)
 	key := storetest.NewKey()
 	// A directory where the record file should be: reading it fails.
-	if err := os.Mkdir(s.recordPath(key), 0o700); err != nil {
+	if err := os.MkdirAll(s.recordPath(key), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.Load(t.Context(), key); !errors.Is(err, store.ErrUnavailable) {
@@ -303,6 +312,11 @@ func TestPruneRemovesExpiredFilesLocksAndStaleTemps(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	// A temporary file left by a crashed writer, and one being written now.
+	for _, i := range []int{7, 8} {
+		if err := os.MkdirAll(s.subdirs[i], 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
 	stale := filepath.Join(s.subdirs[7], tempPrefix+"1-00")
 	if err := os.WriteFile(stale, []byte("partial"), 0o600); err != nil {
 		t.Fatal(err)

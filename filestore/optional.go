@@ -39,6 +39,9 @@ func (s *Store) Prune(ctx context.Context) (int, error) {
 		}
 		now := s.now()
 		entries, err := os.ReadDir(s.subdirs[idx])
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return n, unavailable("prune", err)
 		}
@@ -121,7 +124,7 @@ func (s *Store) pruneBatch(ctx context.Context, idx int, names []string) (int, e
 		removedAny = true
 	}
 	if removedAny {
-		if err := syncDir(d); err != nil {
+		if err := s.syncDir(d); err != nil {
 			return n, unavailable("prune", err)
 		}
 	}
@@ -136,6 +139,9 @@ func (s *Store) scan(ctx context.Context, op string, fn func(path, key string) e
 			return fmt.Errorf("filestore: %s: %w", op, err)
 		}
 		entries, err := os.ReadDir(s.subdirs[idx])
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return unavailable(op, err)
 		}
@@ -279,11 +285,11 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, c store.Chang
 	if err := os.Rename(s.recordPath(oldKey), s.recordPath(newKey)); err != nil {
 		return unavailable("rename", err)
 	}
-	if err := syncDir(dto); err != nil {
+	if err := s.syncDir(dto); err != nil {
 		return unavailable("rename", err)
 	}
 	if dfrom != dto {
-		if err := syncDir(dfrom); err != nil {
+		if err := s.syncDir(dfrom); err != nil {
 			return unavailable("rename", err)
 		}
 	}

@@ -28,8 +28,10 @@
 // is close to the least recently written record overall.
 //
 // The defaults size the store for 100,000 sessions averaging 1.3 KiB of
-// values; with the bookkeeping of a record (about 400 bytes) that is at most
-// about 170 MiB. Lower them on small machines.
+// values, enough for a busy single-process site (sesame stores a session
+// only once something is put in it, so crawlers cost nothing). With the
+// bookkeeping of a record (about 700 bytes besides its values) the store then
+// stays under about 200 MiB. Lower the bounds on small machines.
 //
 // # Expiry and the sweeper
 //

@@ -32,7 +32,7 @@ func cart(n int) []byte {
 		Currency string `json:"currency"`
 	}
 	items := make([]item, n)
-	names := []string{"Organic green tea 100g", "Stoneware mug, blue", "Bamboo tea whisk", "Cast-iron teapot 0.8l"}
+	names := []string{"Organic sencha green tea 100g", "Stoneware mug, ocean blue", "Bamboo matcha tea whisk", "Cast-iron tetsubin teapot 0.8l"}
 	for i := range items {
 		items[i] = item{fmt.Sprintf("SKU-%05d", 7919*i%100000), names[i%len(names)], 1 + i%3, 499 + 137*i%5000, "EUR"}
 	}

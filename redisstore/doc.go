@@ -5,7 +5,7 @@
 // It implements [store.Store] and every optional capability: [store.Pruner],
 // [store.Lister], [store.UserIndex] (sessions of a user, "log out other
 // devices", in a Cluster too), [store.Renamer], [store.Locker] and
-// [store.Taker].
+// [store.Taker], and it keeps remember-me tokens too ([store.TokenStore]).
 //
 // # Single node
 //
@@ -36,7 +36,8 @@
 //
 //	v:<name>  the JSON value stored under name, gzip-compressed when longer
 //	          than Options.CompressThreshold (a gzip stream cannot start a JSON
-//	          text, so the magic bytes tell them apart)
+//	          text, so its magic bytes tell them apart; a value that starts
+//	          with those bytes anyway is always stored compressed)
 //	_c _s _e  created, last seen and expires, as decimal Unix nanoseconds
 //	_u _ip _ua  user ID, IP and user agent (absent when empty)
 //	_n        the record's size as [store.Size] counts it, before compression
@@ -44,7 +45,10 @@
 //	_m        only while a Cluster rename moves the record away
 //
 // Besides records there are user indexes, "sesame:u:<user ID>" (a sorted set,
-// below), and locks, "sesame:l:K" (a string holding the lock's token).
+// below), locks, "sesame:l:K" (a string holding the lock's token), and
+// remember-me tokens, "sesame:t:<selector>" (a hash with a TTL) with their
+// per-user index "sesame:tu:<user ID>" (a sorted set of selectors scored by
+// expiry, written before the token, like the session index).
 //
 // # Loads and changes
 //
@@ -66,10 +70,11 @@
 // large records.
 //
 // Expiry is Redis's: each write that moves the expiry sets the TTL with
-// PEXPIRE, relative to the change (a relative TTL does not care how far the
-// Redis server's clock is from this host's), and Redis drops the record when
-// it runs out. A change that would leave the record already expired deletes
-// it.
+// PEXPIRE, computed from this process's clock (a relative TTL does not care
+// how far the Redis server's clock is from this host's), and Redis drops the
+// record when it runs out. Whether a record is live is always decided by this
+// process's clock, never by the time a change carries ([store.Change.Now]).
+// A change that would leave the record already expired deletes it.
 //
 // # Sessions of a user
 //

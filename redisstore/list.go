@@ -124,8 +124,8 @@ func (s *Store) List(ctx context.Context, fn func(store.Entry) error) error {
 // Prune implements [store.Pruner]. Redis expires records itself (each has a
 // TTL), so Prune usually finds nothing; it deletes the records that are
 // expired by this process's clock but still held by Redis (when the Redis
-// server's clock runs behind), and the user index entries whose horizon has
-// passed. It SCANs every record, in batches, so run it rarely; it returns the
+// server's clock runs behind), and the user index entries (of sessions and of
+// remember-me tokens) whose horizon has passed. It SCANs every record, in batches, so run it rarely; it returns the
 // number of records it deleted.
 func (s *Store) Prune(ctx context.Context) (int, error) {
 	n := 0
@@ -180,7 +180,7 @@ func (s *Store) Prune(ctx context.Context) (int, error) {
 		return n, err
 	}
 	cutoff := "(" + fmt.Sprint(now.UnixMilli())
-	err = s.scan(ctx, "prune", globEscape(s.userKey(""))+"*", func(keys []string) error {
+	pruneIndex := func(keys []string) error {
 		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, k := range keys {
 				p.ZRemRangeByScore(ctx, k, "-inf", cutoff)
@@ -191,8 +191,11 @@ func (s *Store) Prune(ctx context.Context) (int, error) {
 			return fail(ctx, "prune", err)
 		}
 		return nil
-	})
-	return n, err
+	}
+	if err := s.scan(ctx, "prune", globEscape(s.userKey(""))+"*", pruneIndex); err != nil {
+		return n, err
+	}
+	return n, s.scan(ctx, "prune", globEscape(s.tokenUserKey(""))+"*", pruneIndex)
 }
 
 // globEscape escapes the characters that SCAN MATCH treats as a pattern.

@@ -242,6 +242,11 @@ func TestUnavailable(t *testing.T) {
 		"Take":               func() error { _, _, err := s.Take(ctx, key, "f"); return err },
 		"List":               func() error { return s.List(ctx, func(store.Entry) error { return nil }) },
 		"Prune":              func() error { _, err := s.Prune(ctx); return err },
+		"CreateToken":        func() error { return s.CreateToken(ctx, newToken("u", time.Hour)) },
+		"LookupToken":        func() error { _, _, err := s.LookupToken(ctx, "sel"); return err },
+		"RotateToken":        func() error { _, err := s.RotateToken(ctx, "sel", []byte("a"), []byte("b"), time.Now()); return err },
+		"DeleteToken":        func() error { return s.DeleteToken(ctx, "sel") },
+		"DeleteUserTokens":   func() error { _, err := s.DeleteUserTokens(ctx, "u"); return err },
 	}
 	for name, call := range calls {
 		start := time.Now()

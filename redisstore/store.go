@@ -66,13 +66,14 @@ type Store struct {
 
 // Compile-time checks that Store implements the store contract.
 var (
-	_ store.Store     = (*Store)(nil)
-	_ store.Pruner    = (*Store)(nil)
-	_ store.Lister    = (*Store)(nil)
-	_ store.UserIndex = (*Store)(nil)
-	_ store.Renamer   = (*Store)(nil)
-	_ store.Locker    = (*Store)(nil)
-	_ store.Taker     = (*Store)(nil)
+	_ store.Store      = (*Store)(nil)
+	_ store.Pruner     = (*Store)(nil)
+	_ store.Lister     = (*Store)(nil)
+	_ store.UserIndex  = (*Store)(nil)
+	_ store.Renamer    = (*Store)(nil)
+	_ store.Locker     = (*Store)(nil)
+	_ store.Taker      = (*Store)(nil)
+	_ store.TokenStore = (*Store)(nil)
 )
 
 // New returns a Store that keeps its records in Redis through client, which

@@ -502,7 +502,10 @@ func TestCancelledContext(t *testing.T) {
 	_, errUsers := s.UserSessions(ctx, "u")
 	errList := s.List(ctx, func(store.Entry) error { return nil })
 	_, errPrune := s.Prune(ctx)
-	for i, err := range []error{errLoad, errApply, errDelete, errUsers, errList, errPrune} {
+	errToken := s.CreateToken(ctx, newToken("u", time.Hour))
+	_, _, errTake := s.Take(ctx, key, "a")
+	errRename := s.Rename(ctx, key, newKey(), store.Change{})
+	for i, err := range []error{errLoad, errApply, errDelete, errUsers, errList, errPrune, errToken, errTake, errRename} {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("call %d: err = %v, want context.Canceled", i, err)
 		}

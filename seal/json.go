@@ -13,7 +13,7 @@ func SignJSON(kr *Keyring, purpose string, v any, expires time.Time) (string, er
 	if err != nil {
 		return "", fmt.Errorf("seal: encoding JSON: %w", err)
 	}
-	if b64.EncodedLen(maxHeaderLen+len(msg)+tagLen) > MaxLen {
+	if signedLen(len(msg), expirySeconds(expires)) > MaxLen {
 		return "", fmt.Errorf("seal: signing a %d-byte message: %w", len(msg), ErrTooLarge)
 	}
 	return kr.Sign(purpose, msg, expires), nil

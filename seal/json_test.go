@@ -1,6 +1,7 @@
 package seal_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -96,6 +97,16 @@ func TestJSONEncodingErrors(t *testing.T) {
 	}
 	if _, err := seal.EncryptJSON(kr, "p", func() {}, time.Time{}); err == nil || !strings.HasPrefix(err.Error(), "seal: encoding JSON") {
 		t.Errorf("EncryptJSON of a func: got %v, want an encoding error", err)
+	}
+	// The largest string whose signed JSON fits: 49152 raw bytes, minus a
+	// 6-byte header without expiry, a 32-byte tag and 2 quotes.
+	fits := strings.Repeat("x", base64.RawURLEncoding.DecodedLen(seal.MaxLen)-6-32-2)
+	v, err := seal.SignJSON(kr, "p", fits, time.Time{})
+	if err != nil || len(v) != seal.MaxLen {
+		t.Errorf("SignJSON of the largest string: got %d characters, %v, want exactly MaxLen", len(v), err)
+	}
+	if _, err := seal.SignJSON(kr, "p", fits+"x", time.Time{}); !errors.Is(err, seal.ErrTooLarge) {
+		t.Errorf("SignJSON of one byte more: got %v, want ErrTooLarge (not a panic)", err)
 	}
 	big := strings.Repeat("x", seal.MaxLen)
 	if _, err := seal.SignJSON(kr, "p", big, time.Time{}); !errors.Is(err, seal.ErrTooLarge) {

@@ -110,6 +110,12 @@ func expirySeconds(expires time.Time) uint64 {
 	return uint64(s)
 }
 
+// signedLen is the length of the signed value of an n-byte message.
+func signedLen(n int, exp uint64) int {
+	var tmp [binary.MaxVarintLen64]byte
+	return b64.EncodedLen(5 + binary.PutUvarint(tmp[:], exp) + n + tagLen)
+}
+
 func putHeader(b []byte, format byte, id uint32, exp uint64) int {
 	b[0] = format
 	binary.BigEndian.PutUint32(b[1:5], id)
@@ -169,13 +175,14 @@ func decode(b []byte, sealed string) []byte {
 // opened, and callers sealing data of unbounded size must bound it first.
 func (kr *Keyring) Sign(purpose string, msg []byte, expires time.Time) string {
 	k := kr.keys[0]
-	var hdr [maxHeaderLen]byte
-	hn := putHeader(hdr[:], formatSigned, k.id, expirySeconds(expires))
-	rawLen := hn + len(msg) + tagLen
-	encLen := b64.EncodedLen(rawLen)
-	if encLen > MaxLen {
+	exp := expirySeconds(expires)
+	if signedLen(len(msg), exp) > MaxLen {
 		panic(fmt.Errorf("seal: signing a %d-byte message: %w", len(msg), ErrTooLarge))
 	}
+	var hdr [maxHeaderLen]byte
+	hn := putHeader(hdr[:], formatSigned, k.id, exp)
+	rawLen := hn + len(msg) + tagLen
+	encLen := b64.EncodedLen(rawLen)
 	pn := purposeLen(purpose)
 	buf := getBuffer(pn + rawLen + encLen)
 	defer putBuffer(buf)
@@ -268,7 +275,8 @@ func (kr *Keyring) Encrypt(purpose string, msg []byte, expires time.Time) (strin
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("seal: reading nonce: %w", err)
 	}
-	k.aead.Seal(nonce[len(nonce):len(nonce)], nonce, msg, ad)
+	ctStart := pn + hn + nonceLen
+	k.aead.Seal(b[ctStart:ctStart], nonce, msg, ad) // fills b up to the encoded part
 
 	enc := b[pn+rawLen:]
 	b64.Encode(enc, b[pn:pn+rawLen])

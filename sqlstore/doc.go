@@ -3,7 +3,8 @@
 //
 // A [Store] implements [store.Store] and every optional capability of the
 // contract: [store.Pruner], [store.Lister], [store.UserIndex],
-// [store.Renamer] and [store.Locker].
+// [store.Renamer], [store.Locker] (lock rows in a table beside the
+// sessions, shared by every process) and [store.Taker].
 //
 // # Opening a store
 //
@@ -66,6 +67,18 @@
 // the driver's error; a done context gives the context's error instead.
 // Connections that broke are replaced by database/sql, so the store recovers
 // by itself once the server answers again.
+//
+// # Durability and speed
+//
+// Every write commits, and on PostgreSQL and MySQL a commit waits for the
+// log to reach the disk, which costs far more than the statements. Sessions
+// usually tolerate losing the last fraction of a second of writes when the
+// database server crashes (never corruption, and never a lost update
+// between requests): on PostgreSQL, add synchronous_commit=off to the URL
+// (postgres://...?synchronous_commit=off) to stop waiting for that flush on
+// the store's connections only. SQLite databases opened by [Open] use
+// synchronous=NORMAL in WAL mode, which is durable across application
+// crashes.
 //
 // # Pruning
 //

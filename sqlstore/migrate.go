@@ -113,7 +113,8 @@ func Schema(d Dialect, table string) ([]string, error) {
 // [Schema]). It is idempotent and safe to run from several processes at
 // once: on PostgreSQL the statements run in one transaction under an
 // advisory lock, MySQL serialises DDL itself, and SQLite runs them under
-// the store's write lock in one transaction.
+// the store's write lock in one transaction. On SQLite, Migrate also
+// switches the database to WAL mode (a setting kept in the file).
 func (s *Store) Migrate(ctx context.Context) error {
 	stmts, err := Schema(s.dialect, s.table)
 	if err != nil {
@@ -129,6 +130,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 			}
 		}
 	case SQLite:
+		// WAL lets readers run beside the writer, so a store on a database
+		// opened without pragmas (New with a plain file name) never sees
+		// SQLITE_BUSY from its own reads. The mode is kept in the file, and
+		// cannot change inside a transaction.
+		if _, err := s.db.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
+			return s.dbErr(ctx, "migrate", err)
+		}
 		return s.inTx(ctx, "migrate", func(q querier) error {
 			for _, st := range stmts {
 				if _, err := q.ExecContext(ctx, st); err != nil {

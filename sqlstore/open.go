@@ -106,6 +106,17 @@ func (t target) open() (*sql.DB, error) {
 	return db, nil
 }
 
+// DialectOf returns the dialect of a target that [Open] accepts, without
+// opening anything; the sesame CLI uses it to print [Schema] for a
+// database it is not allowed to connect to.
+func DialectOf(target string) (Dialect, error) {
+	t, err := parseTarget(target)
+	if err != nil {
+		return 0, err
+	}
+	return t.dialect, nil
+}
+
 // target is a parsed [Open] argument.
 type target struct {
 	dialect Dialect

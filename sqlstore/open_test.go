@@ -122,6 +122,19 @@ func TestParseTarget(t *testing.T) {
 	}
 }
 
+func TestDialectOf(t *testing.T) {
+	for target, want := range map[string]Dialect{
+		"postgres://db/app": Postgres, "mysql://db/app": MySQL, "sqlite:s.db": SQLite, "s.sqlite": SQLite,
+	} {
+		if got, err := DialectOf(target); got != want || err != nil {
+			t.Errorf("DialectOf(%q): got %v, %v, want %v", target, got, err, want)
+		}
+	}
+	if _, err := DialectOf("redis://db"); err == nil {
+		t.Error("DialectOf(redis://db): got no error")
+	}
+}
+
 func TestParseTargetHidesPasswords(t *testing.T) {
 	for _, target := range []string{
 		"mysql://app:hunter2@db:port/shop",

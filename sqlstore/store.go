@@ -76,9 +76,9 @@ type Options struct {
 }
 
 // Store is a [store.Store] on a SQL database. It also implements
-// [store.Pruner], [store.Lister], [store.UserIndex], [store.Renamer] and
-// [store.Locker] and [store.Taker]. All methods are safe for concurrent use, and several
-// processes may share one database.
+// [store.Pruner], [store.Lister], [store.UserIndex], [store.Renamer],
+// [store.Locker] and [store.Taker]. All methods are safe for concurrent
+// use, and several processes may share one database.
 type Store struct {
 	db        *sql.DB
 	dialect   Dialect
@@ -106,9 +106,11 @@ type Store struct {
 //
 // The caller keeps ownership of db: [Store.Close] leaves it open. For
 // MySQL, a DSN with interpolateParams=true saves a round trip per
-// statement; for SQLite, open the database with WAL and a busy timeout
-// (_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)) when other
-// processes write to it too. [Open] does all of this.
+// statement (parseTime is not needed). For SQLite, the store serialises
+// its own writes and Migrate turns WAL mode on; when other processes write
+// to the same file, open it with a busy timeout
+// (_pragma=busy_timeout(10000)) so they wait for each other. [Open] does
+// all of this.
 func New(db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil *sql.DB")

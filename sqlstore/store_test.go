@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -637,5 +638,84 @@ func TestSQLiteWritersNeverBusy(t *testing.T) {
 	wg.Wait()
 	if got := string(mustLoad(t, stores[1], k).Values["n"]); got != fmt.Sprint(n) {
 		t.Errorf("got n = %s, want %d", got, n)
+	}
+}
+
+// TestSQLitePlainDSN runs concurrent readers and writers on a store made
+// with New on a database opened without any pragma: the store's write lock
+// and the WAL mode that Migrate sets must keep SQLITE_BUSY away.
+func TestSQLitePlainDSN(t *testing.T) {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "plain.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t, db, SQLite, Options{})
+	c := newClock()
+	k := key("plain")
+	create(t, s, c, k, nil)
+	const n = 50
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if _, _, err := s.Load(ctxT(t), k); err != nil {
+				t.Errorf("Load: %v", err)
+			}
+			if err := s.Apply(ctxT(t), k, store.Change{Incr: map[string]int64{"n": 1}}); err != nil {
+				t.Errorf("Apply: %v", err)
+			}
+			if err := s.Apply(ctxT(t), key(fmt.Sprint("p", i)), store.Change{Create: true, Expires: c.now().Add(time.Hour)}); err != nil {
+				t.Errorf("create: %v", err)
+			}
+			if err := s.List(ctxT(t), func(store.Entry) error { return nil }); err != nil {
+				t.Errorf("List: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := string(mustLoad(t, s, k).Values["n"]); got != fmt.Sprint(n) {
+		t.Errorf("got n = %s, want %d", got, n)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the pruner goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func TestStartPrunerLogsErrors(t *testing.T) {
+	var buf syncBuffer
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "log.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(db, SQLite, Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close() // every prune fails
+	stop := s.StartPruner(time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(buf.String(), "background prune failed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("got log %q, want the prune error", buf.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stop()
+	if !strings.Contains(buf.String(), "store: unavailable") {
+		t.Errorf("got log %q, want the error named", buf.String())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -224,6 +225,51 @@ func assertSameValues(t *testing.T, got, want map[string][]byte) {
 		}
 		if !bytes.Equal(g, w) {
 			t.Errorf("key %q: got %q, want %q", k, g, w)
+		}
+	}
+}
+
+func benchValues() map[string][]byte {
+	return map[string][]byte{
+		"user_id": []byte("1234567"),
+		"views":   []byte("41"),
+		"csrf":    []byte(`"q9c3Yx0VdE1bP7v2m8sK4tA6wZ5rL1nH0jG3fD2sA9k"`),
+		"_flash":  []byte(`{"notice":"Welcome back!"}`),
+		"cart":    []byte(`{"items":[{"sku":"TEA-042","qty":2},{"sku":"MUG-007","qty":1}],"total":3150}`),
+	}
+}
+
+func BenchmarkEncodeValues(b *testing.B) {
+	values := benchValues()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := EncodeValues(values, DefaultCompressThreshold); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeValues(b *testing.B) {
+	data, err := EncodeValues(benchValues(), DefaultCompressThreshold)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeValues(data, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMerge(b *testing.B) {
+	now := time.Now()
+	cur := Record{Values: benchValues(), Created: now, Expires: now.Add(time.Hour)}
+	c := Change{Set: map[string][]byte{"_flash": []byte(`{"notice":"Saved."}`)}, Incr: map[string]int64{"views": 1}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Merge(cur, true, c, now); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -157,46 +157,59 @@ func startCluster() (_ *Cluster, err error) {
 	return c, nil
 }
 
-// startNode starts one cluster-enabled redis-server on a free loopback port
-// (and free bus port, port+10000), retrying with other ports when one is
-// taken between the check and the start.
+// startNode starts one cluster-enabled redis-server.
 func (c *Cluster) startNode(server string) error {
-	var lastErr error
-	for range 10 {
-		port := 30000 + rand.IntN(20000)
-		if !free(port) || !free(port+10000) {
-			continue
-		}
-		p := strconv.Itoa(port)
-		var logs bytes.Buffer
-		cmd := exec.Command(server,
-			"--port", p,
+	p, addr, err := startServer(server, c.dir, true, func(port string) []string {
+		return []string{
+			"--port", port,
 			"--bind", "127.0.0.1",
 			"--cluster-enabled", "yes",
-			"--cluster-config-file", filepath.Join(c.dir, "nodes-"+p+".conf"),
+			"--cluster-config-file", filepath.Join(c.dir, "nodes-"+port+".conf"),
 			"--save", "",
 			"--appendonly", "no",
 			"--dir", c.dir,
 			"--daemonize", "no",
-		)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	c.procs = append(c.procs, p)
+	c.Addrs = append(c.Addrs, addr)
+	return nil
+}
+
+// startServer starts server with the arguments args returns for a free
+// loopback port (and, with bus, a free port+10000 for the cluster bus), waits
+// until it answers PING, and retries with other ports when one is taken
+// between the check and the start.
+func startServer(server, dir string, bus bool, args func(port string) []string) (*process, string, error) {
+	var lastErr error
+	for range 10 {
+		port := 30000 + rand.IntN(20000)
+		if !free(port) || (bus && !free(port+10000)) {
+			continue
+		}
+		p := strconv.Itoa(port)
+		var logs bytes.Buffer
+		cmd := exec.Command(server, args(p)...)
+		cmd.Dir = dir
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		setParentDeath(cmd)
 		if err := cmd.Start(); err != nil {
-			return err
+			return nil, "", err
 		}
 		addr := net.JoinHostPort("127.0.0.1", p)
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
 		if err := waitPing(addr, exited); err != nil {
 			cmd.Process.Kill()
-			lastErr = fmt.Errorf("redis-server on port %s: %w\n%s", p, err, logs.String())
+			lastErr = fmt.Errorf("%s on port %s: %w\n%s", filepath.Base(server), p, err, logs.String())
 			continue
 		}
-		c.procs = append(c.procs, &process{cmd: cmd, exited: exited})
-		c.Addrs = append(c.Addrs, addr)
-		return nil
+		return &process{cmd: cmd, exited: exited}, addr, nil
 	}
-	return fmt.Errorf("redistest: no free port for a cluster node: %w", lastErr)
+	return nil, "", fmt.Errorf("redistest: no free port for a server: %w", lastErr)
 }
 
 // free reports whether nothing listens on the loopback port.

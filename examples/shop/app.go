@@ -1,0 +1,304 @@
+package main
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sesamego/sesame"
+	"github.com/sesamego/sesame/cookies"
+	"github.com/sesamego/sesame/csrf"
+	"github.com/sesamego/sesame/remember"
+	"github.com/sesamego/sesame/seal"
+	"github.com/sesamego/sesame/secureheaders"
+	"github.com/sesamego/sesame/store"
+)
+
+// Cookie names. The session cookie is "sid", which sesame turns into
+// "__Host-sid" when cookies are Secure.
+const (
+	sessionCookie    = "sid"
+	rememberCookie   = "remember"
+	cartCookie       = "cart"
+	themeCookie      = "theme"
+	languageCookie   = "language"
+	visitsCookie     = "visits"
+	firstVisitCookie = "first_visit"
+	lastVisitCookie  = "last_visit"
+)
+
+// Session keys. Keys starting with "__" are sesame's own.
+const (
+	pageViewsKey = "page_views"
+	ordersKey    = "orders"
+	cartPrefix   = "cart."     // + SKU: quantity, one key per line
+	checkoutKey  = "checkout." // + field: the checkout wizard's input
+	stepKey      = checkoutKey + "step"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// appConfig is everything newApp needs. Tests fill it directly; main fills
+// it from flags.
+type appConfig struct {
+	// Store holds the sessions. Required.
+	Store store.Store
+	// Tokens holds the remember-me tokens. Required.
+	Tokens store.TokenStore
+	// Keyring signs the visits cookie. Required.
+	Keyring *seal.Keyring
+	// Dev serves cookies without Secure, for plain-HTTP development, and
+	// turns on the /debug page. False (the default) is for production.
+	Dev bool
+	// Logger receives the app's and sesame's logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// BcryptCost hashes the demo passwords. Zero means bcrypt.DefaultCost;
+	// tests use bcrypt.MinCost.
+	BcryptCost int
+	// Now is the clock of the analytics cookies. Nil means time.Now.
+	Now func() time.Time
+
+	// OnEvent receives every sesame session event (sesame.Config.OnEvent),
+	// and Metrics, when set, is served at GET /metrics. Both are for the
+	// operations work (metrics package); nil means none.
+	OnEvent func(sesame.Event)
+	Metrics http.Handler
+}
+
+// app is the demo shop: an http.Handler. It is safe for concurrent use.
+type app struct {
+	cfg      appConfig
+	log      *slog.Logger
+	now      func() time.Time
+	sessions *sesame.Manager
+	remember *remember.Manager
+	csrf     *csrf.Protector
+	visits   *cookies.Jar // signs the visits counter
+	users    *userDB
+	pages    map[string]*template.Template
+	handler  http.Handler
+
+	// prefOpts are the attributes of the cookies that scripts may read
+	// (theme, language, cart, first and last visit).
+	prefOpts cookies.Options
+}
+
+// Lifetimes.
+const (
+	year          = 365 * 24 * time.Hour
+	cartLifetime  = 30 * 24 * time.Hour
+	visitGap      = 30 * time.Minute // a page view after this much quiet starts a new visit
+	idleTimeout   = 2 * time.Hour
+	lifetime      = 24 * time.Hour
+	rememberFor   = 30 * 24 * time.Hour
+	lockWait      = 5 * time.Second
+	storeDeadline = 5 * time.Second
+)
+
+// newApp builds the shop on cfg.
+func newApp(cfg appConfig) (*app, error) {
+	if cfg.Store == nil || cfg.Tokens == nil || cfg.Keyring == nil {
+		return nil, errors.New("shop: appConfig needs Store, Tokens and Keyring")
+	}
+	a := &app{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	var err error
+	if a.users, err = newUserDB(cfg.BcryptCost); err != nil {
+		return nil, err
+	}
+	if a.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+
+	a.sessions, err = sesame.New(sesame.Config{
+		Store: cfg.Store,
+		Cookie: sesame.CookieConfig{
+			Name:              sessionCookie,
+			AllowInsecureHTTP: cfg.Dev,
+		},
+		IdleTimeout: idleTimeout,
+		Lifetime:    lifetime,
+		// The session cookie dies with the browser; "remember me" is what
+		// brings a user back after that.
+		ClearWithBrowser: true,
+		StoreTimeout:     storeDeadline,
+		Logger:           a.log,
+		OnEvent:          cfg.OnEvent,
+		// Flag a session used from another network or browser than the one
+		// that logged in: the page shows a warning.
+		Anomaly: sesame.AnomalyPolicy{Action: sesame.AnomalyFlag},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.remember, err = remember.New(remember.Config{
+		Tokens:     cfg.Tokens,
+		Sessions:   a.sessions,
+		CookieName: rememberCookie,
+		Cookie:     cookies.Options{AllowInsecureHTTP: cfg.Dev},
+		MaxAge:     rememberFor,
+		Logger:     a.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.csrf, err = csrf.New(csrf.Config{Sessions: a.sessions, ErrorHandler: a.csrfError})
+	if err != nil {
+		return nil, err
+	}
+	a.visits = cookies.NewJar(cfg.Keyring, cookies.Options{MaxAge: year, AllowInsecureHTTP: cfg.Dev})
+	a.prefOpts = cookies.Options{ScriptReadable: true, AllowInsecureHTTP: cfg.Dev}
+
+	a.handler, err = a.routes()
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// ServeHTTP serves the shop.
+func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// routes builds the handler tree. From the outside in:
+//
+//  1. secureheaders: every response, errors included, carries the CSP (with
+//     the per-request nonce the templates use), nosniff, Referrer-Policy and
+//     frame-ancestors 'none'.
+//  2. A mux for what needs no session: static files, /healthz and /metrics.
+//     They never touch the store, even when the request carries a
+//     remember-me cookie.
+//  3. sessions (sesame): every other request gets a lazy session, committed
+//     before the response's first byte.
+//  4. For the checkout's POSTs only, sesame's per-session lock (see
+//     isCheckoutPost).
+//  5. remember: a request whose session has no user but carries a valid
+//     remember-me cookie is logged in (new session ID, user set) before
+//     anything below looks at the user. It needs the session, so it runs
+//     inside 3.
+//  6. csrf: unsafe methods must come from this origin and carry the
+//     session's token. It runs after remember, so that the token it checks
+//     and the token pages render are those of the final session (logging in
+//     rotates the token), and inside sessions, where the token lives.
+//  7. The app's routes.
+func (a *app) routes() (http.Handler, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("GET /login", a.loginPage)
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("GET /cart", a.cartPage)
+	mux.HandleFunc("POST /cart/add", a.cartAdd)
+	mux.HandleFunc("POST /cart/remove", a.cartRemove)
+	mux.HandleFunc("GET /checkout", a.checkoutStart)
+	mux.HandleFunc("GET /checkout/{step}", a.checkoutPage)
+	mux.HandleFunc("POST /checkout/{step}", a.checkoutSubmit)
+	mux.HandleFunc("POST /preferences", a.preferences)
+	mux.HandleFunc("GET /devices", a.devicesPage)
+	mux.HandleFunc("POST /devices/logout-others", a.logoutOthers)
+	mux.HandleFunc("GET /api/state", a.apiState)
+	if a.cfg.Dev {
+		mux.HandleFunc("GET /debug", a.debugPage)
+	}
+
+	inner := a.remember.Handler(a.csrf.Handler(mux))
+	// The checkout's POSTs read several keys and write back (placing the
+	// order empties the cart), so they run under the session's lock: a
+	// double click cannot place two orders. The lock must be taken before
+	// anything loads the session, so it goes outside remember and csrf
+	// (csrf loads the session of every POST to check its token).
+	lock, err := a.sessions.Lock(sesame.LockOptions{Wait: lockWait})
+	switch {
+	case err == nil:
+		_ = lock // MUTATION
+	case errors.Is(err, sesame.ErrNotSupported):
+		a.log.Warn("shop: the session store cannot lock sessions; checkout runs unlocked", "error", err)
+	default:
+		return nil, err
+	}
+	withSessions := a.sessions.Handler(inner)
+
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	outer := http.NewServeMux()
+	outer.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(time.Hour, http.FileServerFS(static))))
+	outer.Handle("GET /healthz", a.sessions.ReadyHandler())
+	if a.cfg.Metrics != nil {
+		outer.Handle("GET /metrics", a.cfg.Metrics)
+	}
+	outer.Handle("/", withSessions)
+
+	return secureheaders.Handler(secureheaders.Config{HSTS: !a.cfg.Dev})(outer), nil
+}
+
+// isCheckoutPost reports whether r submits a checkout step.
+func isCheckoutPost(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/checkout/")
+}
+
+// lockWhen runs the requests for which match returns true through lock.
+func lockWhen(match func(*http.Request) bool, lock func(http.Handler) http.Handler, next http.Handler) http.Handler {
+	locked := lock(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if match(r) {
+			locked.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cacheFor lets browsers cache static files for d.
+func cacheFor(d time.Duration, h http.Handler) http.Handler {
+	v := fmt.Sprintf("public, max-age=%d", int(d.Seconds()))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", v)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// csrfError answers a request that failed the CSRF check: 403 with a short
+// explanation (503 when the session store is down), and a log line with the
+// reason.
+func (a *app) csrfError(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg := http.StatusForbidden, "This form has expired or was sent from another site. Go back, reload the page and try again."
+	if errors.Is(err, sesame.ErrStoreUnavailable) {
+		code, msg = http.StatusServiceUnavailable, "The session store is unavailable. Try again in a moment."
+	}
+	a.log.Info("shop: request refused by CSRF protection", "path", r.URL.Path, "reason", err)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, msg, code)
+}
+
+// serverError logs err and answers 503 for store failures, 500 otherwise.
+func (a *app) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusInternalServerError
+	if errors.Is(err, sesame.ErrStoreUnavailable) || errors.Is(err, sesame.ErrLockTimeout) {
+		code = http.StatusServiceUnavailable
+	}
+	a.log.Error("shop: request failed", "path", r.URL.Path, "error", err)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, http.StatusText(code), code)
+}
+
+// redirect answers 303 See Other: the POST-redirect-GET pattern, so a reload
+// never posts a form twice.
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

@@ -1,0 +1,377 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sesamego/sesame/memstore"
+	"github.com/sesamego/sesame/seal"
+	"github.com/sesamego/sesame/sqlstore"
+	"github.com/sesamego/sesame/store"
+)
+
+// testStores are the stores every flow test runs on: the default (SQLite in
+// a data directory) and memory.
+var testStores = []string{"sqlite", "memory"}
+
+// forEachStore runs f as a subtest per store.
+func forEachStore(t *testing.T, f func(t *testing.T, store string)) {
+	for _, s := range testStores {
+		t.Run(s, func(t *testing.T) { f(t, s) })
+	}
+}
+
+// clock is a settable clock for the analytics cookies.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// server is the shop on an httptest server.
+type server struct {
+	*httptest.Server
+	app   *app
+	clock *clock
+}
+
+// serverOptions change how newServer builds the app.
+type serverOptions struct {
+	tls    bool                  // HTTPS with Secure cookies (dev off)
+	target string                // -store value; "" picks by store name
+	config func(cfg *appConfig) // last changes to the config
+	// slowLoad delays every session load by this much, so that concurrent
+	// requests on one session overlap for sure: without it, a fast store
+	// may serve them one after the other and hide a lost update.
+	slowLoad time.Duration
+}
+
+// slowMemstore and slowSQLStore delay Load and keep every other method
+// (and so every optional interface) of the store they embed.
+type (
+	slowMemstore struct {
+		*memstore.Store
+		delay time.Duration
+	}
+	slowSQLStore struct {
+		*sqlstore.Store
+		delay time.Duration
+	}
+)
+
+func (s slowMemstore) Load(ctx context.Context, key string) (store.Record, bool, error) {
+	time.Sleep(s.delay)
+	return s.Store.Load(ctx, key)
+}
+
+func (s slowSQLStore) Load(ctx context.Context, key string) (store.Record, bool, error) {
+	time.Sleep(s.delay)
+	return s.Store.Load(ctx, key)
+}
+
+// slowed returns st with a slow Load.
+func slowed(t testing.TB, st store.Store, d time.Duration) store.Store {
+	switch s := st.(type) {
+	case *memstore.Store:
+		return slowMemstore{s, d}
+	case *sqlstore.Store:
+		return slowSQLStore{s, d}
+	}
+	t.Fatalf("no slow wrapper for %T", st)
+	return nil
+}
+
+// newServer starts the shop on the named store ("sqlite", "memory") in dev
+// mode over plain HTTP, closed when the test ends.
+func newServer(t testing.TB, store string) *server {
+	return newServerWith(t, store, serverOptions{})
+}
+
+func newServerWith(t testing.TB, store string, o serverOptions) *server {
+	t.Helper()
+	dir := t.TempDir()
+	target := o.target
+	if target == "" {
+		switch store {
+		case "sqlite":
+			target = "" // the default: data/shop.db
+		case "memory":
+			target = "memory"
+		default:
+			t.Fatalf("unknown test store %q", store)
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
+	b, err := openBackend(context.Background(), target, dir, logger)
+	if err != nil {
+		t.Fatalf("openBackend(%q): %v", target, err)
+	}
+	t.Cleanup(func() {
+		if err := b.close(); err != nil {
+			t.Errorf("closing the store: %v", err)
+		}
+	})
+	keys, _, err := loadKeyring("", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	cfg := appConfig{
+		Store:      b.store,
+		Tokens:     b.tokens,
+		Keyring:    keys,
+		Dev:        !o.tls,
+		Logger:     logger,
+		BcryptCost: bcrypt.MinCost,
+		Now:        clk.now,
+	}
+	if o.slowLoad > 0 {
+		cfg.Store = slowed(t, b.store, o.slowLoad)
+	}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	a, err := newApp(cfg)
+	if err != nil {
+		t.Fatalf("newApp: %v", err)
+	}
+	var ts *httptest.Server
+	if o.tls {
+		ts = httptest.NewTLSServer(a)
+	} else {
+		ts = httptest.NewServer(a)
+	}
+	t.Cleanup(ts.Close)
+	return &server{Server: ts, app: a, clock: clk}
+}
+
+// client is one browser: a cookie jar, and no automatic redirects (tests
+// check each 303 themselves).
+type client struct {
+	t   testing.TB
+	srv *server
+	jar *cookiejar.Jar
+	hc  *http.Client
+}
+
+func (s *server) client(t testing.TB) *client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := s.Client() // trusts the TLS server's certificate
+	hc.Jar = jar
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc.Timeout = 30 * time.Second
+	return &client{t: t, srv: s, jar: jar, hc: hc}
+}
+
+// response is a read response.
+type response struct {
+	*http.Response
+	body string
+}
+
+// location returns the Location header.
+func (r *response) location() string { return r.Header.Get("Location") }
+
+// do sends req and reads the whole response.
+func (c *client) do(req *http.Request) *response {
+	c.t.Helper()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("%s %s: reading the body: %v", req.Method, req.URL.Path, err)
+	}
+	return &response{Response: resp, body: string(b)}
+}
+
+// get fetches path.
+func (c *client) get(path string) *response {
+	c.t.Helper()
+	req, err := http.NewRequest("GET", c.srv.URL+path, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.do(req)
+}
+
+// page fetches path and fails unless the answer is 200.
+func (c *client) page(path string) string {
+	c.t.Helper()
+	r := c.get(path)
+	if r.StatusCode != http.StatusOK {
+		c.t.Fatalf("GET %s: status %d, want 200; body: %.300s", path, r.StatusCode, r.body)
+	}
+	return r.body
+}
+
+var csrfField = regexp.MustCompile(`<input type="hidden" name="_csrf" value="([^"]+)">`)
+
+// token fetches the page at path and returns the CSRF token of its forms.
+func (c *client) token(path string) string {
+	c.t.Helper()
+	m := csrfField.FindStringSubmatch(c.page(path))
+	if m == nil {
+		c.t.Fatalf("GET %s: no _csrf field in the page", path)
+	}
+	return m[1]
+}
+
+// post sends form to path as is (add "_csrf" yourself, or use submit).
+func (c *client) post(path string, form url.Values, header ...string) *response {
+	c.t.Helper()
+	req, err := http.NewRequest("POST", c.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return c.do(req)
+}
+
+// submit does what a browser does with a form: it fetches the page at from,
+// takes its CSRF token, and posts form to action.
+func (c *client) submit(from, action string, form url.Values) *response {
+	c.t.Helper()
+	f := url.Values{"_csrf": {c.token(from)}}
+	for k, v := range form {
+		f[k] = v
+	}
+	return c.post(action, f)
+}
+
+// submitSeeOther is submit that also checks for a 303 to want.
+func (c *client) submitSeeOther(from, action string, form url.Values, want string) {
+	c.t.Helper()
+	r := c.submit(from, action, form)
+	if r.StatusCode != http.StatusSeeOther || r.location() != want {
+		c.t.Fatalf("POST %s: %d to %q, want 303 to %q; body: %.300s", action, r.StatusCode, r.location(), want, r.body)
+	}
+}
+
+// login logs in through the form and checks the redirect to /.
+func (c *client) login(email, password string, remember bool) {
+	c.t.Helper()
+	form := url.Values{"email": {email}, "password": {password}}
+	if remember {
+		form.Set("remember", "1")
+	}
+	c.submitSeeOther("/login", "/login", form, "/")
+}
+
+// stateJSON is GET /api/state, decoded independently of the app's types.
+type stateJSON struct {
+	User         *string        `json:"user"`
+	Cart         map[string]int `json:"cart"`
+	PageViews    int64          `json:"page_views"`
+	Visits       int            `json:"visits"`
+	Theme        string         `json:"theme"`
+	Language     string         `json:"language"`
+	CheckoutStep int            `json:"checkout_step"`
+	Orders       int64          `json:"orders"`
+	Flash        map[string]any `json:"flash"`
+}
+
+// state fetches /api/state.
+func (c *client) state() stateJSON {
+	c.t.Helper()
+	r := c.get("/api/state")
+	if r.StatusCode != http.StatusOK {
+		c.t.Fatalf("GET /api/state: status %d; body: %.300s", r.StatusCode, r.body)
+	}
+	var st stateJSON
+	if err := json.Unmarshal([]byte(r.body), &st); err != nil {
+		c.t.Fatalf("GET /api/state: %v in %s", err, r.body)
+	}
+	return st
+}
+
+// user returns the state's user, "" for none.
+func (st stateJSON) user() string {
+	if st.User == nil {
+		return ""
+	}
+	return *st.User
+}
+
+// cookie returns the jar's cookie called name for the server, or nil.
+func (c *client) cookie(name string) *http.Cookie {
+	u, _ := url.Parse(c.srv.URL)
+	for _, ck := range c.jar.Cookies(u) {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
+
+// deleteCookie removes a cookie from the jar, as a browser does when a
+// session cookie's browser session ends.
+func (c *client) deleteCookie(name string) {
+	u, _ := url.Parse(c.srv.URL)
+	c.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: "", Path: "/", MaxAge: -1}})
+	if c.cookie(name) != nil {
+		c.t.Fatalf("cookie %s still in the jar", name)
+	}
+}
+
+// setCookie puts a cookie in the jar, as a user with devtools could.
+func (c *client) setCookie(name, value string) {
+	u, _ := url.Parse(c.srv.URL)
+	c.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+}
+
+// responseCookie returns the Set-Cookie of name in r, or nil.
+func responseCookie(r *response, name string) *http.Cookie {
+	for _, ck := range r.Cookies() {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
+
+// newTestKeyring returns a keyring with a fresh secret.
+func newTestKeyring(t testing.TB) *seal.Keyring {
+	t.Helper()
+	s, err := seal.GenerateSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := seal.ParseSecrets(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}

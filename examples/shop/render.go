@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sesamego/sesame"
+	"github.com/sesamego/sesame/csrf"
+	"github.com/sesamego/sesame/secureheaders"
+)
+
+// pageNames are the templates under templates/, each rendered inside
+// layout.html.
+var pageNames = []string{"home", "login", "cart", "checkout", "devices", "debug"}
+
+// parsePages parses each page with the layout.
+func parsePages() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"money": money,
+		"ago":   ago,
+		"date":  func(t time.Time) string { return t.Format("2 Jan 2006 15:04 MST") },
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parsing template %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// pageData is what every page's template gets; Data is the page's own.
+type pageData struct {
+	Title     string
+	Page      string
+	User      *user
+	Flash     *sesame.Flashes
+	CSRF      template.HTML // the hidden _csrf input, for every form
+	Nonce     string        // for the inline script (the CSP asks for it)
+	Theme     string
+	Language  string
+	Text      texts
+	Cart      cart
+	PageViews int64
+	Visit     visit
+	Dev       bool
+	Anomaly   string
+	Data      any
+}
+
+// render runs the page's template and sends it. Everything that touches the
+// session or sets cookies happens before the first byte, which is when
+// sesame commits the session: the page view is counted, the visit tracked,
+// the flash read and the CSRF token made. A template error gives a 500
+// instead of half a page.
+func (a *app) render(w http.ResponseWriter, r *http.Request, page, title string, data any) {
+	s := sesame.From(r)
+	views, err := s.Increment(pageViewsKey, 1) // atomic in the store
+	if err != nil {
+		a.log.Warn("shop: page_views is not a number", "error", err)
+	}
+	if err := s.Err(); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	c, err := a.cart(w, r)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	theme, lang := preferences(r)
+	d := pageData{
+		Title:     title,
+		Page:      page,
+		User:      a.currentUser(r),
+		Flash:     s.Flashes(),
+		CSRF:      csrf.TemplateField(r),
+		Nonce:     secureheaders.Nonce(r),
+		Theme:     theme,
+		Language:  lang,
+		Text:      translations[lang],
+		Cart:      c,
+		PageViews: views,
+		Visit:     a.trackVisit(w, r),
+		Dev:       a.cfg.Dev,
+		Anomaly:   s.Anomaly(),
+		Data:      data,
+	}
+	var buf bytes.Buffer
+	if err := a.pages[page].ExecuteTemplate(&buf, "layout", d); err != nil {
+		a.serverError(w, r, fmt.Errorf("rendering %s: %w", page, err))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	// Pages hold a CSRF token and the user's data: no cache may keep them.
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Write(buf.Bytes())
+}
+
+// currentUser returns the session's user, or nil.
+func (a *app) currentUser(r *http.Request) *user {
+	return a.users.byUserID(sesame.From(r).UserID())
+}
+
+// ago describes how long ago t was, roughly.
+func ago(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < 2*time.Minute:
+		return "a minute ago"
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
+	case d < 2*time.Hour:
+		return "an hour ago"
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}

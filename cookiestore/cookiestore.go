@@ -191,7 +191,7 @@ func (s *Store) read(ctx context.Context, h *store.HTTP, key string) (*payload, 
 	if err != nil {
 		return nil, nil // missing or broken chunks: no session (fail closed)
 	}
-	msg, _, err := s.keys.DecryptAt(s.name, raw, s.now())
+	msg, info, err := s.keys.DecryptAt(s.name, raw, s.now())
 	if err != nil {
 		return nil, nil // tampered, foreign or expired: no session
 	}
@@ -206,6 +206,12 @@ func (s *Store) read(ctx context.Context, h *store.HTTP, key string) (*payload, 
 		}
 		if p.Bound.Before(ep) {
 			return nil, nil // logged out everywhere since
+		}
+	}
+	if info.Stale {
+		// Sealed under an older key: re-issue it under the current one.
+		if err := s.write(h, key, p); err != nil {
+			return nil, err
 		}
 	}
 	return p, nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sesamego/sesame"
 	"github.com/sesamego/sesame/seal"
@@ -292,4 +293,42 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = decode(b)
 	})
+}
+
+func TestOldKeyCookieIsReissued(t *testing.T) {
+	oldKey, _ := seal.GenerateKey()
+	newKey, _ := seal.GenerateKey()
+	oldRing, _ := seal.NewKeyring(oldKey)
+	rotated, _ := seal.NewKeyring(newKey, oldKey)
+	key := storetest.NewKey()
+	b := &browser{s: mustNew(t, Options{Keys: oldRing}), jars: map[string][]*http.Cookie{}}
+	if err := b.Apply(context.Background(), key, store.Change{Create: true, Set: map[string][]byte{"a": []byte("1")}, Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	before := b.jars[key][0].Value
+	b.s = mustNew(t, Options{Keys: rotated})
+	rec, ok, err := b.Load(context.Background(), key)
+	if err != nil || !ok || string(rec.Values["a"]) != "1" {
+		t.Fatalf("old-key cookie did not load under the rotated keyring: %v %v", ok, err)
+	}
+	after := b.jars[key][0].Value
+	if after == before {
+		t.Fatal("old-key cookie was not re-issued")
+	}
+	if _, _, err := rotated.Decrypt(b.s.name, after); err != nil {
+		t.Fatalf("re-issued cookie does not open: %v", err)
+	}
+	newOnly, _ := seal.NewKeyring(newKey)
+	if _, info, err := newOnly.Decrypt(b.s.name, after); err != nil || info.Stale {
+		t.Errorf("re-issued cookie is not sealed under the current key (err %v, stale %v)", err, info.Stale)
+	}
+}
+
+func mustNew(t *testing.T, o Options) *Store {
+	t.Helper()
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

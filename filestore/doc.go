@@ -69,7 +69,8 @@
 // # Capabilities
 //
 // Store implements [store.Store], [store.Pruner], [store.Lister],
-// [store.UserIndex] (by scanning, see above), [store.Renamer] and
-// [store.Locker] (lock files shared by every process using the directory).
+// [store.UserIndex] (by scanning, see above), [store.Renamer],
+// [store.Locker] (lock files shared by every process using the directory)
+// and [store.Taker].
 // New starts no goroutine; call Prune when it suits the app.
 package filestore

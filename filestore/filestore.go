@@ -57,6 +57,7 @@ var (
 	_ store.UserIndex = (*Store)(nil)
 	_ store.Renamer   = (*Store)(nil)
 	_ store.Locker    = (*Store)(nil)
+	_ store.Taker     = (*Store)(nil)
 )
 
 // New returns a store that keeps its records under dir, with the default

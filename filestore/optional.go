@@ -366,3 +366,36 @@ func (s *Store) Unlock(ctx context.Context, key, token string) error {
 	}
 	return nil
 }
+
+// Take removes field from the live record under key and returns its value,
+// following [store.Taker]: under the subdirectory's lock it reads the record,
+// and rewrites it without the field, so of two concurrent calls, in any
+// processes, only one gets the value. It leaves LastSeen and Expires alone.
+func (s *Store) Take(ctx context.Context, key, field string) ([]byte, bool, error) {
+	if err := check(ctx, "take", key); err != nil {
+		return nil, false, err
+	}
+	idx := subdirIndex(key)
+	d, err := s.lock(ctx, idx)
+	if err != nil {
+		return nil, false, fmt.Errorf("filestore: take: %w", err)
+	}
+	defer s.unlock(idx, d)
+	rec, ok, err := s.read(s.recordPath(key), true)
+	if err != nil || !ok || !rec.Expires.After(s.now()) {
+		return nil, false, err
+	}
+	v, ok := rec.Values[field]
+	if !ok {
+		return nil, false, nil
+	}
+	delete(rec.Values, field)
+	data, err := encodeRecord(rec, s.threshold)
+	if err != nil {
+		return nil, false, fmt.Errorf("filestore: take: %w", err)
+	}
+	if err := s.writeFile(d, idx, key, data, rec.Expires, true); err != nil {
+		return nil, false, unavailable("take", err)
+	}
+	return v, true, nil
+}

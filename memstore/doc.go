@@ -45,8 +45,8 @@
 //
 // Store implements [store.Store], [store.Pruner], [store.Lister],
 // [store.UserIndex] (an index per user kept up to date by every write,
-// delete, eviction and prune), [store.Renamer] and [store.Locker] (locks held
-// in this process only, like the records). Values are copied in and out, so
+// delete, eviction and prune), [store.Renamer], [store.Locker] (locks held
+// in this process only, like the records) and [store.Taker]. Values are copied in and out, so
 // neither the caller's change nor a loaded record shares memory with the
 // store.
 package memstore

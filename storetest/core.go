@@ -76,6 +76,13 @@ func (s *suite) roundTrip(t *testing.T) {
 					}
 					check("Unlock", l.Unlock(ctx, k.key, "token"))
 				}
+				if tk, ok := st.(store.Taker); ok {
+					v, got, err := tk.Take(ctx, k.key, "a")
+					check("Take", err)
+					if got {
+						t.Errorf("Take: got %q, want nothing", v)
+					}
+				}
 				if u, ok := st.(store.UserIndex); ok && k.key != "" { // "" there means "keep none"
 					_, err := u.DeleteUserSessions(ctx, "user-"+NewID(), k.key)
 					check("DeleteUserSessions (except)", err)
@@ -839,6 +846,9 @@ func (s *suite) context(t *testing.T) {
 				if got, err := l.TryLock(t.Context(), lk, "other", time.Minute); err != nil || !got {
 					t.Errorf("TryLock after a failed TryLock: got %v, %v, want the lock", got, err)
 				}
+			}
+			if tk, ok := st.(store.Taker); ok {
+				check("Take", func() error { _, _, err := tk.Take(cc.ctx, key, "a"); return err })
 			}
 			if p, ok := st.(store.Pruner); ok && !s.opts.NativeExpiry {
 				check("Prune", func() error { _, err := p.Prune(cc.ctx); return err })

@@ -29,8 +29,8 @@
 // subtests of one Run go one after another.
 //
 // Optional capabilities ([store.Pruner], [store.Lister], [store.UserIndex],
-// [store.Renamer], [store.Locker]) are found by type assertion and tested when
-// present; a missing one is reported as a skipped subtest, so "go test -v"
+// [store.Renamer], [store.Locker], [store.Taker]) are found by type assertion
+// and tested when present; a missing one is reported as a skipped subtest, so "go test -v"
 // shows what a store does not do.
 //
 // A store with a size limit other than [store.DefaultMaxRecordSize], or with
@@ -65,6 +65,9 @@
 //
 // Times are compared to the millisecond, so a store must keep at least that
 // precision.
+//
+// Stores of remember-me tokens ([store.TokenStore]) have their own suite,
+// [RunTokens].
 //
 // # Benchmarks
 //

@@ -671,3 +671,103 @@ func (s *suite) locker(t *testing.T) {
 		}
 	})
 }
+
+func (s *suite) taker(t *testing.T) {
+	if _, ok := s.newStore(t).(store.Taker); !ok {
+		t.Skip("the store does not implement store.Taker")
+	}
+
+	t.Run("Take returns the value and removes it", func(t *testing.T) {
+		st := s.newStore(t)
+		tk := st.(store.Taker)
+		flash := `{"notice": "Saved <b>!</b>"}`
+		key := create(t, st, store.Change{Set: vals("_flash", flash, "a", "1")})
+		v, ok, err := tk.Take(t.Context(), key, "_flash")
+		if err != nil || !ok || string(v) != flash {
+			t.Fatalf("got %q, %v, %v, want %q, true, nil", v, ok, err, flash)
+		}
+		checkValues(t, load(t, st, key).Values, vals("a", "1"))
+		if v, ok, err := tk.Take(t.Context(), key, "_flash"); ok || err != nil {
+			t.Errorf("a second Take: got %q, %v, %v, want nothing", v, ok, err)
+		}
+	})
+
+	t.Run("Take finds nothing without a live record or the field", func(t *testing.T) {
+		st := s.newStore(t)
+		tk := st.(store.Taker)
+		live := create(t, st, store.Change{Set: vals("a", "1")})
+		expired := create(t, st, store.Change{Set: vals("f", "1"), Expires: time.Now().Add(-time.Minute)})
+		missing := NewKey()
+		for name, c := range map[string]struct{ key, field string }{
+			"a missing field":    {live, "f"},
+			"a missing record":   {missing, "f"},
+			"an expired record":  {expired, "f"},
+			"the empty field":    {live, ""},
+			"a field of another": {live, "A"},
+		} {
+			if v, ok, err := tk.Take(t.Context(), c.key, c.field); ok || err != nil {
+				t.Errorf("%s: got %q, %v, %v, want nothing and no error", name, v, ok, err)
+			}
+		}
+		checkValues(t, load(t, st, live).Values, vals("a", "1"))
+		mustBeGone(t, st, missing)
+		mustBeGone(t, st, expired)
+	})
+
+	t.Run("of 20 concurrent takes exactly one gets the value", func(t *testing.T) {
+		st := s.newStore(t)
+		tk := st.(store.Taker)
+		key := create(t, st, store.Change{Set: vals("_flash", `"once"`)})
+		var got atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				v, ok, err := tk.Take(t.Context(), key, "_flash")
+				if err != nil {
+					t.Errorf("Take: %v", err)
+				}
+				if ok {
+					got.Add(1)
+					if string(v) != `"once"` {
+						t.Errorf("got %q, want %q", v, `"once"`)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if n := got.Load(); n != 1 {
+			t.Errorf("got the value %d times, want once", n)
+		}
+	})
+
+	t.Run("takes and change sets running together lose nothing", func(t *testing.T) {
+		st := s.newStore(t)
+		tk := st.(store.Taker)
+		const n = 30
+		initial := vals()
+		for i := range n {
+			initial[fmt.Sprintf("take%02d", i)] = []byte(fmt.Sprint(i))
+		}
+		key := create(t, st, store.Change{Set: initial})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				v, ok, err := tk.Take(t.Context(), key, fmt.Sprintf("take%02d", i))
+				if err != nil || !ok || string(v) != fmt.Sprint(i) {
+					t.Errorf("Take %d: got %q, %v, %v, want %q", i, v, ok, err, fmt.Sprint(i))
+				}
+			})
+			wg.Go(func() {
+				if err := st.Apply(t.Context(), key, store.Change{Set: vals(fmt.Sprintf("set%02d", i), "1"), Incr: map[string]int64{"n": 1}}); err != nil {
+					t.Errorf("Apply %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		want := vals("n", fmt.Sprint(n))
+		for i := range n {
+			want[fmt.Sprintf("set%02d", i)] = []byte("1")
+		}
+		checkValues(t, load(t, st, key).Values, want)
+	})
+}

@@ -58,6 +58,7 @@ func RunWith(t *testing.T, newStore func(t *testing.T) store.Store, opts Options
 	t.Run("UserIndex", s.userIndex)
 	t.Run("Renamer", s.renamer)
 	t.Run("Locker", s.locker)
+	t.Run("Taker", s.taker)
 }
 
 type suite struct {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"strings"
@@ -39,6 +40,7 @@ var (
 	_ store.UserIndex = (*refStore)(nil)
 	_ store.Renamer   = (*refStore)(nil)
 	_ store.Locker    = (*refStore)(nil)
+	_ store.Taker     = (*refStore)(nil)
 )
 
 func newRefStore(bug string) *refStore {
@@ -307,6 +309,34 @@ func (s *refStore) Unlock(ctx context.Context, key, token string) error {
 	return nil
 }
 
+func (s *refStore) Take(ctx context.Context, key, field string) ([]byte, bool, error) {
+	if err := s.check(ctx, key); err != nil {
+		return nil, false, err
+	}
+	s.mu.Lock()
+	r, ok := s.recs[key]
+	if !s.live(r, ok) {
+		s.mu.Unlock()
+		return nil, false, nil
+	}
+	v, ok := r.Values[field]
+	if !ok {
+		s.mu.Unlock()
+		return nil, false, nil
+	}
+	if s.bug == "take-not-atomic" {
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
+		r = s.recs[key]
+	}
+	r.Values = maps.Clone(r.Values)
+	delete(r.Values, field)
+	s.recs[key] = r
+	s.mu.Unlock()
+	return bytes.Clone(v), true, nil
+}
+
 // bugEnv names the bug a re-executed test binary switches on.
 const bugEnv = "STORETEST_REF_BUG"
 
@@ -350,6 +380,7 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"lock-not-exclusive", "Locker"},
 		{"unlock-any-token", "Locker"},
 		{"lock-never-expires", "Locker"},
+		{"take-not-atomic", "Taker"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.bug, func(t *testing.T) {

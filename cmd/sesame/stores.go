@@ -137,8 +137,8 @@ func (c *cli) open(ctx context.Context, sf *storeFlags) (*opened, error) {
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("file store: %s is not a directory", dir)
 		}
-		if !isFilestore(dir) {
-			return nil, fmt.Errorf("file store: %s does not look like a filestore directory (no 00 to ff subdirectories)", dir)
+		if err := isFilestore(dir); err != nil {
+			return nil, err
 		}
 		s, err := filestore.NewWithOptions(dir, filestore.Options{Now: c.now})
 		if err != nil {
@@ -154,16 +154,20 @@ func (c *cli) open(ctx context.Context, sf *storeFlags) (*opened, error) {
 	}
 }
 
-// isFilestore reports whether dir holds the subdirectories a filestore
-// makes (checking two of them is enough to catch a wrong directory).
-func isFilestore(dir string) bool {
-	for _, sub := range []string{"00", "ff"} {
-		fi, err := os.Stat(filepath.Join(dir, sub))
-		if err != nil || !fi.IsDir() {
-			return false
+// isFilestore reports whether dir can be a filestore directory: everything
+// in it is one of the subdirectories a filestore makes (00 to ff, created on
+// first use), so a wrong directory is refused instead of scanned.
+func isFilestore(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if n := e.Name(); !e.IsDir() || len(n) != 2 || !isHex(n) {
+			return fmt.Errorf("file store: %s does not look like a filestore directory (it holds %q)", dir, n)
 		}
 	}
-	return true
+	return nil
 }
 
 // withStore opens the store, runs fn with a context bounded by --timeout, and

@@ -48,3 +48,11 @@ func TestConformanceMySQLPlainDSN(t *testing.T) {
 	open(t)
 	storetest.Run(t, open)
 }
+
+// TestTokenConformance runs the remember-me token suite on every engine.
+func TestTokenConformance(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		e.open(t, Options{})
+		storetest.RunTokens(t, func(t *testing.T) store.TokenStore { return e.open(t, Options{}) })
+	})
+}

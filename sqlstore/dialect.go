@@ -45,14 +45,15 @@ func (d Dialect) valid() bool { return d >= Postgres && d <= SQLite }
 // DefaultTable is the table [Options.Table] names when it is empty.
 const DefaultTable = "sesame_sessions"
 
-// maxTableLen keeps every derived name (the lock table and the index names,
-// which append up to 12 characters) under PostgreSQL's limit of 63 bytes.
-const maxTableLen = 48
+// maxTableLen keeps every derived name (the lock and token tables and the
+// index names, which append up to 19 characters) within PostgreSQL's limit
+// of 63 bytes.
+const maxTableLen = 44
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // checkTable reports whether name can be used as a table name: an ASCII
-// identifier of at most 48 characters. Names are quoted in every statement,
+// identifier of at most 44 characters. Names are quoted in every statement,
 // so reserved words are fine, but nothing that needs escaping gets in.
 func checkTable(name string) error {
 	if len(name) > maxTableLen || !identRE.MatchString(name) {
@@ -131,6 +132,8 @@ type timeCol struct{ t *time.Time }
 // Scan implements sql.Scanner.
 func (c timeCol) Scan(src any) error {
 	switch v := src.(type) {
+	case nil: // a nullable column (Token.Rotated)
+		*c.t = time.Time{}
 	case time.Time:
 		*c.t = v.UTC()
 	case int64:

@@ -24,12 +24,13 @@
 //
 // # Schema
 //
-// [Store.Migrate] creates one session table (default "sesame_sessions") and
-// a lock table beside it; [Schema] returns the same statements as text for
-// databases migrated by hand. A row holds the key (the hex SHA-256 of the
-// session ID, never the ID), the values as one blob, the user ID (indexed),
-// the client's IP and user agent, and the created, last-seen and expiry
-// times (expiry indexed). Values are the JSON document of
+// [Store.Migrate] creates one session table (default "sesame_sessions"), a
+// lock table and a table of remember-me tokens beside it (the store is also
+// a [store.TokenStore] for package remember); [Schema] returns the same
+// statements as text for databases migrated by hand. A session row holds
+// the key (the hex SHA-256 of the session ID, never the ID), the values as
+// one blob, the user ID (indexed), the client's IP and user agent, and the
+// created, last-seen and expiry times (expiry indexed). Values are the JSON document of
 // [store.EncodeValues] in a binary column, so they come back byte for byte
 // and values over [Options.CompressThreshold] (1 KiB) are gzip-compressed.
 //

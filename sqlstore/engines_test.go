@@ -128,7 +128,7 @@ func newStore(t testing.TB, db *sql.DB, d Dialect, opts Options) *Store {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		for _, tb := range []string{s.table, s.table + "_locks"} {
+		for _, tb := range tables(s) {
 			if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+d.quote(tb)); err != nil && !strings.Contains(err.Error(), "database is closed") {
 				t.Logf("drop %s: %v", tb, err)
 			}
@@ -213,4 +213,9 @@ func create(t testing.TB, s *Store, c *clock, k string, set map[string]string) {
 		ch.Set[k] = []byte(v)
 	}
 	mustApply(t, s, k, ch)
+}
+
+// tables returns the names of the tables of s.
+func tables(s *Store) []string {
+	return []string{s.table, s.table + "_locks", s.table + "_tokens"}
 }

@@ -98,6 +98,9 @@ func ExampleSchema() {
 	// CREATE INDEX IF NOT EXISTS "sessions_user_id_idx" ON "sessions" (user_id) WHERE user_id <> ''
 	// CREATE INDEX IF NOT EXISTS "sessions_expires_idx" ON "sessions" (expires)
 	// CREATE TABLE IF NOT EXISTS "sessions_locks" (
+	// CREATE TABLE IF NOT EXISTS "sessions_tokens" (
+	// CREATE INDEX IF NOT EXISTS "sessions_tokens_user_id_idx" ON "sessions_tokens" (user_id)
+	// CREATE INDEX IF NOT EXISTS "sessions_tokens_expires_idx" ON "sessions_tokens" (expires)
 }
 
 // A background pruner runs until it is stopped; stop waits for it.

@@ -72,7 +72,7 @@ func dropAtCleanup(t *testing.T, s *Store) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		for _, tb := range []string{s.table, s.table + "_locks"} {
+		for _, tb := range tables(s) {
 			db.ExecContext(ctx, "DROP TABLE IF EXISTS "+s.dialect.quote(tb))
 		}
 		db.Close()
@@ -247,6 +247,91 @@ func TestDoneContextIsNotUnavailable(t *testing.T) {
 		err = s.Apply(ctx, k, store.Change{Set: map[string][]byte{"a": []byte("2")}})
 		if !errors.Is(err, context.Canceled) || errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("Apply: got %v, want context.Canceled and not ErrUnavailable", err)
+		}
+	})
+}
+
+// TestFailedWriteRollsBack makes the database refuse the write of a
+// transaction (a CHECK constraint, or a trigger on SQLite) and checks that
+// the error is reported, the record is kept, and the connection, the only
+// one of the pool, is clean for the next change.
+func TestFailedWriteRollsBack(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		s := e.open(t, Options{})
+		s.db.SetMaxOpenConns(1)
+		tb := s.dialect.quote(s.table)
+		ddl := `ALTER TABLE ` + tb + ` ADD CONSTRAINT ` + s.dialect.quote(s.table+"_small") + ` CHECK (LENGTH(data) < 200)`
+		switch s.dialect {
+		case Postgres:
+			ddl = strings.Replace(ddl, "LENGTH", "octet_length", 1)
+		case SQLite:
+			ddl = `CREATE TRIGGER ` + s.dialect.quote(s.table+"_small") + ` BEFORE UPDATE ON ` + tb +
+				` WHEN length(NEW.data) >= 200 BEGIN SELECT RAISE(ABORT, 'too big'); END`
+		}
+		if _, err := s.db.Exec(ddl); err != nil {
+			t.Fatal(err)
+		}
+		c := newClock()
+		k := key("rollback")
+		create(t, s, c, k, map[string]string{"a": "1"})
+		big := store.Change{Set: map[string][]byte{"big": []byte(`"` + strings.Repeat("x", 300) + `"`)}}
+		for i := range 3 {
+			err := s.Apply(ctxT(t), k, big)
+			checkUnavailable(t, fmt.Sprintf("refused write %d", i), err)
+			if _, _, err := s.Take(ctxT(t), k, "a"); err != nil {
+				// Take writes a smaller record: allowed.
+				t.Fatalf("Take after a refused write: %v", err)
+			}
+			mustApply(t, s, k, store.Change{Set: map[string][]byte{"a": []byte(fmt.Sprint(i))}})
+		}
+		rec := mustLoad(t, s, k)
+		if len(rec.Values) != 1 || string(rec.Values["a"]) != "2" {
+			t.Errorf("got values %q, want only a = 2", rec.Values)
+		}
+	})
+}
+
+// TestLockWaitHonoursContext blocks a change behind a row lock held by
+// another transaction (on SQLite, behind the store's write lock) and checks
+// that the change gives up when its context ends, leaves no lock behind,
+// and that the record works once the other transaction is done.
+func TestLockWaitHonoursContext(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		s := e.open(t, Options{})
+		c := newClock()
+		k := key("wait")
+		create(t, s, c, k, map[string]string{"n": "0"})
+		release := func() {}
+		if s.dialect == SQLite {
+			s.wsem <- struct{}{}
+			release = func() { <-s.wsem }
+		} else {
+			tx, err := s.db.BeginTx(ctxT(t), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var one int
+			if err := tx.QueryRow(s.dialect.rebind("SELECT 1 FROM "+s.dialect.quote(s.table)+" WHERE id = ? FOR UPDATE"), k).Scan(&one); err != nil {
+				t.Fatal(err)
+			}
+			release = func() { tx.Rollback() }
+		}
+		for _, ch := range []store.Change{{Incr: map[string]int64{"n": 1}}, {Expires: c.now().Add(2 * time.Hour)}} {
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			start := time.Now()
+			err := s.Apply(ctx, k, ch)
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Apply(%+v) behind a lock: got %v, want DeadlineExceeded", ch, err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("Apply took %v to give up, want about 300ms", d)
+			}
+		}
+		release()
+		mustApply(t, s, k, store.Change{Incr: map[string]int64{"n": 1}})
+		if got := string(mustLoad(t, s, k).Values["n"]); got != "1" {
+			t.Errorf("got n = %s, want 1 (the timed-out increment not applied)", got)
 		}
 	})
 }

@@ -8,8 +8,9 @@ import (
 )
 
 // Schema returns the statements that create the session table named table
-// (or [DefaultTable] when empty), its indexes and its lock table
-// (table + "_locks") for dialect d. Every statement is idempotent (IF NOT
+// (or [DefaultTable] when empty), its indexes, its lock table
+// (table + "_locks") and its table of remember-me tokens (table +
+// "_tokens", see [Store.CreateToken]) for dialect d. Every statement is idempotent (IF NOT
 // EXISTS), so running them again is harmless. [Store.Migrate] runs them; the
 // sesame CLI prints them for databases whose schema is managed by hand.
 //
@@ -40,6 +41,9 @@ func Schema(d Dialect, table string) ([]string, error) {
 	locks := d.quote(table + "_locks")
 	userIdx := d.quote(table + "_user_id_idx")
 	expIdx := d.quote(table + "_expires_idx")
+	tokens := d.quote(table + "_tokens")
+	tokUserIdx := d.quote(table + "_tokens_user_id_idx")
+	tokExpIdx := d.quote(table + "_tokens_expires_idx")
 	switch d {
 	case Postgres:
 		return []string{
@@ -60,6 +64,17 @@ func Schema(d Dialect, table string) ([]string, error) {
 	token   TEXT        NOT NULL,
 	expires TIMESTAMPTZ NOT NULL
 )`,
+			`CREATE TABLE IF NOT EXISTS ` + tokens + ` (
+	selector  TEXT        NOT NULL PRIMARY KEY,
+	user_id   TEXT        NOT NULL,
+	hash      BYTEA       NOT NULL,
+	prev_hash BYTEA,
+	rotated   TIMESTAMPTZ,
+	created   TIMESTAMPTZ NOT NULL,
+	expires   TIMESTAMPTZ NOT NULL
+)`,
+			`CREATE INDEX IF NOT EXISTS ` + tokUserIdx + ` ON ` + tokens + ` (user_id)`,
+			`CREATE INDEX IF NOT EXISTS ` + tokExpIdx + ` ON ` + tokens + ` (expires)`,
 		}, nil
 	case MySQL:
 		// Indexes are declared inline: MySQL (unlike MariaDB) has no
@@ -85,6 +100,18 @@ func Schema(d Dialect, table string) ([]string, error) {
 	expires DATETIME(6)  NOT NULL,
 	PRIMARY KEY (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS ` + tokens + ` (
+	selector  VARCHAR(255)   NOT NULL,
+	user_id   VARCHAR(255)   NOT NULL,
+	hash      VARBINARY(255) NOT NULL,
+	prev_hash VARBINARY(255) NULL,
+	rotated   DATETIME(6)    NULL,
+	created   DATETIME(6)    NOT NULL,
+	expires   DATETIME(6)    NOT NULL,
+	PRIMARY KEY (selector),
+	KEY ` + tokUserIdx + ` (user_id),
+	KEY ` + tokExpIdx + ` (expires)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 		}, nil
 	default: // SQLite
 		return []string{
@@ -105,6 +132,17 @@ func Schema(d Dialect, table string) ([]string, error) {
 	token   TEXT    NOT NULL,
 	expires INTEGER NOT NULL
 ) STRICT`,
+			`CREATE TABLE IF NOT EXISTS ` + tokens + ` (
+	selector  TEXT    NOT NULL PRIMARY KEY,
+	user_id   TEXT    NOT NULL,
+	hash      BLOB    NOT NULL,
+	prev_hash BLOB,
+	rotated   INTEGER,
+	created   INTEGER NOT NULL,
+	expires   INTEGER NOT NULL
+) STRICT`,
+			`CREATE INDEX IF NOT EXISTS ` + tokUserIdx + ` ON ` + tokens + ` (user_id)`,
+			`CREATE INDEX IF NOT EXISTS ` + tokExpIdx + ` ON ` + tokens + ` (expires)`,
 		}, nil
 	}
 }

@@ -203,7 +203,7 @@ func TestOpen(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() {
-				for _, tb := range []string{s.table, s.table + "_locks"} {
+				for _, tb := range tables(s) {
 					s.DB().Exec("DROP TABLE IF EXISTS " + s.dialect.quote(tb))
 				}
 			}()

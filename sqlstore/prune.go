@@ -7,15 +7,16 @@ import (
 	"time"
 )
 
-// Prune deletes expired records, and expired rows of the lock table, in
-// batches of Options.PruneBatchSize rows per statement, so that a table of
-// millions never holds a long lock; other writes interleave between
-// batches. It returns how many records it deleted (locks not counted) and
-// stops early with ctx's error when ctx is done. See [store.Pruner].
+// Prune deletes expired records, and expired rows of the lock and token
+// tables, in batches of Options.PruneBatchSize rows per statement, so that
+// a table of millions never holds a long lock; other writes interleave
+// between batches. It returns how many records it deleted (locks and
+// tokens not counted) and stops early with ctx's error when ctx is done.
+// See [store.Pruner].
 func (s *Store) Prune(ctx context.Context) (int, error) {
 	now := s.dialect.timeArg(normTime(s.now()))
 	total := 0
-	for _, q := range []string{s.q.prune, s.q.pruneLocks} {
+	for _, q := range []string{s.q.prune, s.q.pruneLocks, s.tq.prune} {
 		for {
 			n, err := s.execWrite(ctx, "prune", q, now)
 			if q == s.q.prune {

@@ -48,8 +48,9 @@ const (
 // Options configures a [Store]. The zero value selects every default.
 type Options struct {
 	// Table is the session table's name: an ASCII identifier (letters,
-	// digits, underscores, not starting with a digit) of at most 48
-	// characters. The lock table is Table + "_locks". Empty means
+	// digits, underscores, not starting with a digit) of at most 44
+	// characters. The lock table is Table + "_locks", the remember-me
+	// token table Table + "_tokens". Empty means
 	// [DefaultTable], "sesame_sessions".
 	Table string
 
@@ -77,7 +78,8 @@ type Options struct {
 
 // Store is a [store.Store] on a SQL database. It also implements
 // [store.Pruner], [store.Lister], [store.UserIndex], [store.Renamer],
-// [store.Locker] and [store.Taker]. All methods are safe for concurrent
+// [store.Locker] and [store.Taker], and keeps remember-me tokens as a
+// [store.TokenStore]. All methods are safe for concurrent
 // use, and several processes may share one database.
 type Store struct {
 	db        *sql.DB
@@ -96,7 +98,12 @@ type Store struct {
 	// SQLITE_BUSY. It is nil for the other dialects.
 	wsem chan struct{}
 
-	q queries
+	q  queries
+	tq tokenQueries
+
+	// noPipeline makes PostgreSQL use database/sql transactions like the
+	// other engines; benchmarks set it to measure what pipelining saves.
+	noPipeline bool
 }
 
 // New returns a Store that keeps sessions in db, a database of the given
@@ -157,6 +164,7 @@ func New(db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 		s.wsem = make(chan struct{}, 1)
 	}
 	s.q = buildQueries(dialect, table, s.batch)
+	s.tq = buildTokenQueries(dialect, table, s.batch)
 	return s, nil
 }
 
@@ -237,6 +245,9 @@ func buildQueries(d Dialect, table string, batch int) queries {
 	return q
 }
 
+// errNoRows is what a query of one row returns when there is none.
+var errNoRows = sql.ErrNoRows
+
 // querier is what *sql.DB, *sql.Tx and *sql.Conn have in common.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -274,7 +285,7 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 func scanRecord(row *sql.Row) (rec store.Record, data []byte, ok bool, err error) {
 	err = row.Scan(&data, &rec.UserID, &rec.IP, &rec.UserAgent,
 		timeCol{&rec.Created}, timeCol{&rec.LastSeen}, timeCol{&rec.Expires})
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, errNoRows) {
 		return store.Record{}, nil, false, nil
 	}
 	if err != nil {
@@ -291,7 +302,9 @@ func scanRecord(row *sql.Row) (rec store.Record, data []byte, ok bool, err error
 // is one UPDATE. Any other change is one short transaction: the row is
 // locked (SELECT ... FOR UPDATE; BEGIN IMMEDIATE on SQLite), merged in Go
 // with [store.Merge], checked against MaxRecordSize and written back, so
-// concurrent changes to one record never lose each other's writes.
+// concurrent changes to one record never lose each other's writes. On
+// PostgreSQL that transaction takes two round trips (pipelined), on MySQL
+// four.
 //
 // Whether a record is live is decided by the store's clock (time.Now),
 // never by c.Now, which only sets LastSeen (and Created on create); times
@@ -312,31 +325,24 @@ func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
 	case !c.Clear && len(c.Delete) == 0 && len(c.Set) == 0 && len(c.Incr) == 0:
 		return s.touch(ctx, key, c, now)
 	}
-	return s.inTx(ctx, "apply", func(q querier) error {
-		cur, data, ok, err := scanRecord(q.QueryRowContext(ctx, s.q.lockRow, key, s.dialect.timeArg(now)))
-		if err != nil {
-			return s.dbErr(ctx, "apply", err)
-		}
+	d := s.dialect
+	return s.lockedUpdate(ctx, "apply", key, now, func(cur store.Record, data []byte, ok bool) (string, []any, error) {
 		if !ok {
-			return fmt.Errorf("sqlstore: apply: %w", store.ErrNotFound)
+			return "", nil, fmt.Errorf("sqlstore: apply: %w", store.ErrNotFound)
 		}
+		var err error
 		if cur.Values, err = store.DecodeValues(data, s.maxSize); err != nil {
-			return fmt.Errorf("sqlstore: apply: %w", err)
+			return "", nil, fmt.Errorf("sqlstore: apply: %w", err)
 		}
 		rec, err := store.Merge(cur, true, c, now)
 		if err != nil {
-			return fmt.Errorf("sqlstore: apply: %w", err)
+			return "", nil, fmt.Errorf("sqlstore: apply: %w", err)
 		}
 		if data, err = s.encode(rec); err != nil {
-			return fmt.Errorf("sqlstore: apply: %w", err)
+			return "", nil, fmt.Errorf("sqlstore: apply: %w", err)
 		}
-		d := s.dialect
-		_, err = q.ExecContext(ctx, s.q.update, data, rec.UserID, rec.IP, rec.UserAgent,
-			d.timeArg(rec.LastSeen), d.timeArg(rec.Expires), key)
-		if err != nil {
-			return s.dbErr(ctx, "apply", err)
-		}
-		return nil
+		return s.q.update, []any{data, rec.UserID, rec.IP, rec.UserAgent,
+			d.timeArg(rec.LastSeen), d.timeArg(rec.Expires), key}, nil
 	})
 }
 

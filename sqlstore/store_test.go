@@ -34,13 +34,13 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{"a table name with a quote", db, SQLite, Options{Table: `s"; DROP TABLE x; --`}, "not an identifier"},
 		{"a table name with a dot", db, SQLite, Options{Table: "public.sessions"}, "not an identifier"},
 		{"a table name starting with a digit", db, SQLite, Options{Table: "1sessions"}, "not an identifier"},
-		{"a table name of 49 characters", db, SQLite, Options{Table: strings.Repeat("s", 49)}, "not an identifier"},
+		{"a table name of 45 characters", db, SQLite, Options{Table: strings.Repeat("s", 45)}, "not an identifier"},
 		{"a table name with non-ASCII letters", db, SQLite, Options{Table: "sessiöns"}, "not an identifier"},
 		{"a negative record size", db, SQLite, Options{MaxRecordSize: -1}, "negative MaxRecordSize"},
 		{"a negative prune batch", db, SQLite, Options{PruneBatchSize: -1}, "negative PruneBatchSize"},
 		{"the defaults", db, SQLite, Options{}, ""},
 		{"a reserved word as table name", db, Postgres, Options{Table: "order"}, ""},
-		{"a table name of 48 characters", db, MySQL, Options{Table: strings.Repeat("s", 48)}, ""},
+		{"a table name of 44 characters", db, MySQL, Options{Table: strings.Repeat("s", 44)}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,7 +129,7 @@ func TestMigrateConcurrently(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
-			for _, tb := range []string{fresh.table, fresh.table + "_locks"} {
+			for _, tb := range tables(fresh) {
 				s.db.Exec("DROP TABLE IF EXISTS " + s.dialect.quote(tb))
 			}
 		})

@@ -20,33 +20,26 @@ func (s *Store) Take(ctx context.Context, key, field string) ([]byte, bool, erro
 	if !store.ValidKey(key) {
 		return nil, false, fmt.Errorf("sqlstore: take: %w", store.ErrMalformedKey)
 	}
-	now := s.dialect.timeArg(normTime(s.now()))
 	var value []byte
-	err := s.inTx(ctx, "take", func(q querier) error {
+	err := s.lockedUpdate(ctx, "take", key, normTime(s.now()), func(rec store.Record, data []byte, ok bool) (string, []any, error) {
 		value = nil
-		rec, data, ok, err := scanRecord(q.QueryRowContext(ctx, s.q.lockRow, key, now))
+		if !ok {
+			return "", nil, errNoField
+		}
+		values, err := store.DecodeValues(data, s.maxSize)
 		if err != nil {
-			return s.dbErr(ctx, "take", err)
+			return "", nil, fmt.Errorf("sqlstore: take: %w", err)
 		}
+		v, ok := values[field]
 		if !ok {
-			return errNoField
+			return "", nil, errNoField
 		}
-		if rec.Values, err = store.DecodeValues(data, s.maxSize); err != nil {
-			return fmt.Errorf("sqlstore: take: %w", err)
-		}
-		v, ok := rec.Values[field]
-		if !ok {
-			return errNoField
-		}
-		delete(rec.Values, field)
-		if data, err = store.EncodeValues(rec.Values, s.threshold); err != nil {
-			return fmt.Errorf("sqlstore: take: %w", err)
-		}
-		if _, err := q.ExecContext(ctx, s.q.updateData, data, key); err != nil {
-			return s.dbErr(ctx, "take", err)
+		delete(values, field)
+		if data, err = store.EncodeValues(values, s.threshold); err != nil {
+			return "", nil, fmt.Errorf("sqlstore: take: %w", err)
 		}
 		value = v
-		return nil
+		return s.q.updateData, []any{data, key}, nil
 	})
 	switch {
 	case errors.Is(err, errNoField):

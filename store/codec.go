@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,19 +68,38 @@ func Decompress(v []byte, limit int) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxRecordSize
 	}
-	r, err := gzip.NewReader(bytes.NewReader(v))
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(bytes.NewReader(v))
+	} else {
+		err = zr.Reset(bytes.NewReader(v))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: corrupt compressed value: %w", err)
 	}
-	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
-	if err != nil {
+	defer gzipReaders.Put(zr)
+	// The gzip trailer holds the inflated size (mod 2^32): size the buffer
+	// from it, within the limit, so ReadAll does not grow it step by step.
+	size := 512
+	if n := len(v); n >= 4 {
+		if isize := int(binary.LittleEndian.Uint32(v[n-4:])); isize > 0 && isize <= limit {
+			size = isize + bytes.MinRead // ReadFrom wants MinRead spare bytes
+		}
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := buf.ReadFrom(io.LimitReader(zr, int64(limit)+1)); err != nil {
 		return nil, fmt.Errorf("store: corrupt compressed value: %w", err)
 	}
+	out := buf.Bytes()
 	if len(out) > limit {
 		return nil, fmt.Errorf("%w: compressed value inflates past %d bytes", ErrTooLarge, limit)
 	}
 	return out, nil
 }
+
+// gzipReaders reuses readers (and their inflate tables) across calls.
+var gzipReaders sync.Pool
 
 // blob is the JSON layout of [EncodeValues]. Values that are valid UTF-8 JSON
 // without surrounding white space sit verbatim in V; compressed ones sit as

@@ -273,3 +273,17 @@ func BenchmarkMerge(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkDecompress(b *testing.B) {
+	v := []byte(`"` + strings.Repeat(`{"sku":"A-100","qty":3,"price":1299},`, 280) + `"`)
+	c := Compress(v, DefaultCompressThreshold)
+	if !IsCompressed(c) {
+		b.Fatal("not compressed")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decompress(c, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -778,7 +778,7 @@ func (s *suite) sizeLimit(t *testing.T) {
 		mustBeGone(t, st, key)
 	})
 
-	t.Run("a change that shrinks an oversized result is accepted", func(t *testing.T) {
+	t.Run("the limit applies to the result, not to old plus new", func(t *testing.T) {
 		st := s.newStore(t)
 		key := create(t, st, store.Change{Set: map[string][]byte{"a": RandomJSON(max - 1024)}})
 		// Clear then set: the result is small even though the old record is large.

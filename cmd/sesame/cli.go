@@ -96,6 +96,10 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	fs := c.newFlags(cmd)
 	runCmd := cmd.setup(c, fs)
 	pos, err := parse(fs, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(c.stdout)
+		fs.Usage()
+	}
 	if err == nil {
 		err = runCmd(ctx, pos)
 	}
@@ -253,6 +257,10 @@ func upperFirst(s string) string {
 // ("show HASH --json"), and returns the positional arguments. Everything
 // after "--" is positional.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	// The caller reports errors and prints help; the flag package must not.
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	defer fs.SetOutput(out)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {

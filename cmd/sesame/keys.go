@@ -171,7 +171,7 @@ func (r *ring) describe(id string) string {
 			if i == 0 {
 				return "current"
 			}
-			return fmt.Sprintf("old (%d of %d): re-sealed under the current key when read", i+1, len(r.ids))
+			return fmt.Sprintf("old, %d of %d: re-sealed under the current key when read", i+1, len(r.ids))
 		}
 	}
 	return "not in the keyring"
@@ -296,6 +296,9 @@ func (c *cli) printCookie(d decodedCookie) error {
 		fmt.Fprintf(tw, "expires\tnever\n")
 	} else {
 		fmt.Fprintf(tw, "expires\t%s (%s)\n", c.formatTime(*d.Expires), c.ago(*d.Expires))
+	}
+	if d.Status == statusTampered || d.Status == statusUnknownKey {
+		fmt.Fprintf(tw, "note\tthe key ID and expiry are what the value claims: nothing was verified\n")
 	}
 	if err := tw.Flush(); err != nil {
 		return err

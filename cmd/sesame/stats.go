@@ -144,14 +144,14 @@ func (c *cli) printStats(st stats) error {
 		return err
 	}
 	tw := table(w)
-	fmt.Fprintf(tw, "sessions\t%d\t(%d with a user, %d anonymous)\n", st.Sessions, st.WithUser, st.Anonymous)
-	fmt.Fprintf(tw, "users\t%d\t\n", st.Users)
-	fmt.Fprintf(tw, "total size\t%s\t\n", formatSize(st.TotalBytes))
-	fmt.Fprintf(tw, "size\tmin %s, median %s, p90 %s, p99 %s, max %s\t\n",
+	fmt.Fprintf(tw, "sessions\t%d (%d with a user, %d anonymous)\n", st.Sessions, st.WithUser, st.Anonymous)
+	fmt.Fprintf(tw, "users\t%d\n", st.Users)
+	fmt.Fprintf(tw, "total size\t%s\n", formatSize(st.TotalBytes))
+	fmt.Fprintf(tw, "size\tmin %s, median %s, p90 %s, p99 %s, max %s\n",
 		formatSize(st.Size.Min), formatSize(st.Size.Median), formatSize(st.Size.P90),
 		formatSize(st.Size.P99), formatSize(st.Size.Max))
 	if o := st.Oldest; o != nil {
-		fmt.Fprintf(tw, "oldest\t%s, created %s (%s), user %s\t\n",
+		fmt.Fprintf(tw, "oldest\t%s, created %s (%s), user %s\n",
 			shortHash(o.Hash), c.formatTime(o.Created), c.ago(o.Created), orDash(printable(o.User)))
 	}
 	if err := tw.Flush(); err != nil {

@@ -224,7 +224,7 @@ func (a *app) routes() (http.Handler, error) {
 	lock, err := a.sessions.Lock(sesame.LockOptions{Wait: lockWait})
 	switch {
 	case err == nil:
-		_ = lock // MUTATION
+		inner = lockWhen(isCheckoutPost, lock, inner)
 	case errors.Is(err, sesame.ErrNotSupported):
 		a.log.Warn("shop: the session store cannot lock sessions; checkout runs unlocked", "error", err)
 	default:

@@ -120,10 +120,10 @@ func openBackend(ctx context.Context, target, dataDir string, logger *slog.Logge
 		return nil, fmt.Errorf("session store %s does not answer: %w", b.name, err)
 	}
 
-	// Remember-me tokens go to the session store when it can keep them.
-	// TODO(sqlstore, redisstore): both are to implement store.TokenStore;
-	// until they do, tokens live in memory and a restart logs out the
-	// users who chose "remember me".
+	// Remember-me tokens go to the session store when it keeps them (the
+	// SQL and Redis stores do). With the others (memory, files) they live
+	// in this process, and a restart logs out the users who chose
+	// "remember me".
 	if ts, ok := b.store.(store.TokenStore); ok {
 		b.tokens = ts
 	} else {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"time"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -120,7 +119,6 @@ func (a *app) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := sesame.From(r)
-	println("SUBMIT", time.Now().Format("15:04:05.000000"), reachedStep(s))
 	if step > reachedStep(s) {
 		redirect(w, r, fmt.Sprintf("/checkout/%d", reachedStep(s)))
 		return
@@ -184,7 +182,6 @@ func (a *app) placeOrder(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/cart")
 		return
 	}
-	println("PLACE", time.Now().Format("15:04:05.000000"))
 	if _, err := s.Increment(ordersKey, 1); err != nil {
 		a.serverError(w, r, err)
 		return

@@ -122,7 +122,6 @@ func TestPlaceOrderOnce(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		t.Logf("orders: %d", c.state().Orders)
 		if st := c.state(); st.Orders != 1 {
 			t.Errorf("%d orders placed by 10 concurrent submits, want 1", st.Orders)
 		}

@@ -61,8 +61,8 @@ type server struct {
 
 // serverOptions change how newServer builds the app.
 type serverOptions struct {
-	tls    bool                  // HTTPS with Secure cookies (dev off)
-	target string                // -store value; "" picks by store name
+	tls    bool                 // HTTPS with Secure cookies (dev off)
+	target string               // -store value; "" picks by store name
 	config func(cfg *appConfig) // last changes to the config
 	// slowLoad delays every session load by this much, so that concurrent
 	// requests on one session overlap for sure: without it, a fast store
@@ -70,7 +70,7 @@ type serverOptions struct {
 	slowLoad time.Duration
 }
 
-// slowMemstore and slowSQLStore delay Load and keep every other method
+// slowMemstore and slowSQLStore delay Load's answer and keep every other method
 // (and so every optional interface) of the store they embed.
 type (
 	slowMemstore struct {
@@ -84,13 +84,15 @@ type (
 )
 
 func (s slowMemstore) Load(ctx context.Context, key string) (store.Record, bool, error) {
-	time.Sleep(s.delay)
-	return s.Store.Load(ctx, key)
+	rec, ok, err := s.Store.Load(ctx, key)
+	time.Sleep(s.delay) // after reading: concurrent loads all see the same record
+	return rec, ok, err
 }
 
 func (s slowSQLStore) Load(ctx context.Context, key string) (store.Record, bool, error) {
-	time.Sleep(s.delay)
-	return s.Store.Load(ctx, key)
+	rec, ok, err := s.Store.Load(ctx, key)
+	time.Sleep(s.delay) // after reading: concurrent loads all see the same record
+	return rec, ok, err
 }
 
 // slowed returns st with a slow Load.
@@ -183,7 +185,7 @@ func (s *server) client(t testing.TB) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc := s.Client() // trusts the TLS server's certificate
+	hc := new(*s.Client()) // a copy: Client returns one shared value; its Transport trusts the TLS server
 	hc.Jar = jar
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	hc.Timeout = 30 * time.Second

@@ -96,6 +96,9 @@ type testApp struct {
 func newTestApp(t *testing.T, cfg Config) *testApp {
 	t.Helper()
 	st := &countingStore{Store: memstore.New()}
+	if cfg.Logger == nil {
+		cfg.Logger = discardLogger()
+	}
 	if cfg.Store == nil {
 		cfg.Store = st
 	}

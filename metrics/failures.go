@@ -67,6 +67,9 @@ func (m *Metrics) ErrorHandler(next func(http.ResponseWriter, *http.Request, err
 	if next == nil {
 		next = defaultErrorHandler
 	}
+	if m == nil {
+		return next
+	}
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		m.errors.WithLabelValues(ErrorKind(err)).Inc()
 		next(w, r, err)
@@ -107,6 +110,9 @@ func (m *Metrics) CSRFErrorHandler(next func(http.ResponseWriter, *http.Request,
 	if next == nil {
 		next = defaultCSRFHandler
 	}
+	if m == nil {
+		return next
+	}
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		m.csrf.WithLabelValues(CSRFReason(err)).Inc()
 		next(w, r, err)
@@ -125,6 +131,9 @@ func defaultCSRFHandler(w http.ResponseWriter, _ *http.Request, err error) {
 // constants; an empty reason counts as "other"). Use it from an error
 // handler of your own; [Metrics.CSRFErrorHandler] calls it for you.
 func (m *Metrics) CSRFFailure(reason string) {
+	if m == nil {
+		return
+	}
 	m.csrf.WithLabelValues(cleanLabel(reason)).Inc()
 }
 
@@ -132,6 +141,9 @@ func (m *Metrics) CSRFFailure(reason string) {
 // the Remember constants, or a small fixed set of your own: each kind is a
 // time series; an empty kind counts as "other").
 func (m *Metrics) RememberFailure(kind string) {
+	if m == nil {
+		return
+	}
 	m.remember.WithLabelValues(cleanLabel(kind)).Inc()
 }
 
@@ -139,5 +151,8 @@ func (m *Metrics) RememberFailure(kind string) {
 // remember.Config.OnTheft; the user ID is not recorded (the remember package
 // logs it). To do more on theft, call it from your own hook.
 func (m *Metrics) OnRememberTheft(context.Context, string) {
+	if m == nil {
+		return
+	}
 	m.remember.WithLabelValues(RememberTheft).Inc()
 }

@@ -12,6 +12,9 @@ import (
 // when the header is long enough to hold one over the limit. It is safe for
 // concurrent use.
 func (m *Metrics) Handler(next http.Handler) http.Handler {
+	if m == nil {
+		return next
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if lines := r.Header["Cookie"]; len(lines) > 0 {
 			m.checkCookies(r, lines)

@@ -99,6 +99,10 @@ type Options struct {
 
 // Metrics holds sesame's Prometheus collectors. Create it with [New] or
 // [NewWithOptions]; all of its methods are safe for concurrent use.
+//
+// A nil *Metrics is valid and records nothing: its hooks do nothing, and
+// its wrappers return what they wrap (or the default handler), so an app can
+// wire metrics unconditionally and turn them off by leaving the pointer nil.
 type Metrics struct {
 	created     prometheus.Counter
 	regenerated prometheus.Counter
@@ -263,6 +267,9 @@ func NewWithOptions(reg prometheus.Registerer, o Options) (*Metrics, error) {
 // Observe records one session event. Pass it as [sesame.Config.OnEvent]; it
 // allocates nothing for the events of an ordinary request.
 func (m *Metrics) Observe(e sesame.Event) {
+	if m == nil {
+		return
+	}
 	switch e.Kind {
 	case sesame.EventStoreOp:
 		m.observeStore(e)
@@ -317,6 +324,9 @@ func (m *Metrics) observeStore(e sesame.Event) {
 // measure sessions themselves (Observe already records the size of every
 // session loaded or created).
 func (m *Metrics) ObserveSessionSize(bytes int) {
+	if m == nil {
+		return
+	}
 	m.sessionSize.Observe(float64(bytes))
 }
 

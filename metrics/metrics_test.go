@@ -691,3 +691,46 @@ func TestMetricsEndpointLintsClean(t *testing.T) {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
 }
+
+func TestNilMetricsRecordsNothing(t *testing.T) {
+	var m *Metrics
+	m.Observe(sesame.Event{Kind: sesame.EventCreated, Size: 10})
+	m.ObserveSessionSize(10)
+	m.CSRFFailure(CSRFBadToken)
+	m.RememberFailure(RememberInvalid)
+	m.OnRememberTheft(context.Background(), "u")
+	next := http.NotFoundHandler()
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", "a="+strings.Repeat("x", 5000))
+	w := httptest.NewRecorder()
+	m.Handler(next).ServeHTTP(w, r)
+	if w.Code != http.StatusNotFound {
+		t.Errorf("nil Metrics' Handler answered %d, want the wrapped handler's 404", w.Code)
+	}
+	w = httptest.NewRecorder()
+	m.ErrorHandler(nil)(w, r, sesame.ErrStoreUnavailable)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("nil Metrics' default error handler answered %d, want 503", w.Code)
+	}
+	w = httptest.NewRecorder()
+	m.CSRFErrorHandler(nil)(w, r, csrf.ErrBadToken)
+	if w.Code != http.StatusForbidden {
+		t.Errorf("nil Metrics' default CSRF handler answered %d, want 403", w.Code)
+	}
+}
+
+func TestWrappersCallTheAppsHandler(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, _ := New(reg)
+	var got []error
+	own := func(w http.ResponseWriter, r *http.Request, err error) { got = append(got, err); w.WriteHeader(418) }
+	w := httptest.NewRecorder()
+	m.ErrorHandler(own)(w, httptest.NewRequest("GET", "/", nil), sesame.ErrTooLarge)
+	w2 := httptest.NewRecorder()
+	m.CSRFErrorHandler(own)(w2, httptest.NewRequest("POST", "/", nil), csrf.ErrMissingToken)
+	if len(got) != 2 || w.Code != 418 || w2.Code != 418 {
+		t.Errorf("the app's handlers saw %v (codes %d, %d), want both errors and their 418s", got, w.Code, w2.Code)
+	}
+	wantCount(t, reg, 1, "errors_total", "kind", ErrorTooLarge)
+	wantCount(t, reg, 1, "csrf_failures_total", "reason", CSRFMissingToken)
+}

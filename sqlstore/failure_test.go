@@ -301,7 +301,7 @@ func TestLockWaitHonoursContext(t *testing.T) {
 		c := newClock()
 		k := key("wait")
 		create(t, s, c, k, map[string]string{"n": "0"})
-		release := func() {}
+		var release func()
 		if s.dialect == SQLite {
 			s.wsem <- struct{}{}
 			release = func() { <-s.wsem }

@@ -154,10 +154,7 @@ func parseTarget(s string) (target, error) {
 		cfg.ParseTime = true
 		return target{dialect: MySQL, mysql: cfg}, nil
 	case "sqlite", "sqlite3":
-		path := rest
-		if strings.HasPrefix(path, "//") { // sqlite:///abs/path or sqlite://rel/path
-			path = path[2:]
-		}
+		path := strings.TrimPrefix(rest, "//") // sqlite:///abs/path or sqlite://rel/path
 		if path == "" {
 			return target{}, errors.New("sqlstore: sqlite: target without a path")
 		}

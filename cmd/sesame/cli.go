@@ -181,7 +181,8 @@ Store flags (every command that uses a store):
                      file:DIR  a filestore directory (it must exist)
   --table NAME     the SQL session table (default sesame_sessions)
   --prefix PREFIX  the Redis key prefix (default "sesame:")
-  --timeout DUR    give up after this long (default 1m)
+  --timeout DUR    give up after this long; 0 for never (default 1m;
+                   none for prune and stats, which read every session)
 
 A session is named by its hash (as list prints it), a unique prefix of the
 hash of at least 6 characters, or the session ID itself (the cookie value).

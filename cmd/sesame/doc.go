@@ -15,8 +15,9 @@
 //	sesame help [COMMAND]
 //
 // The store flags are --store URL (default $SESAME_STORE), --table NAME for
-// SQL stores, --prefix PREFIX for Redis and --timeout DUR (default 1m). The
-// store is one of:
+// SQL stores, --prefix PREFIX for Redis and --timeout DUR (default 1m; no
+// limit for prune and stats, which read every session; Ctrl-C stops them).
+// The store is one of:
 //
 //	redis://[user:pass@]host:port[/db]    also rediss://, unix://, redis+cluster://, redis+sentinel://
 //	postgres://user:pass@host:5432/db     also postgresql://

@@ -10,7 +10,7 @@ import (
 )
 
 func setupMigrate(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
-	sf := c.addStoreFlags(fs)
+	sf := c.addStoreFlags(fs, defaultTimeout)
 	print := fs.Bool("print", false, "print the SQL statements instead of running them (no connection)")
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {

@@ -93,7 +93,7 @@ func (f *durationFlag) Set(s string) error {
 // --- list ---------------------------------------------------------------
 
 func setupList(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
-	sf := c.addStoreFlags(fs)
+	sf := c.addStoreFlags(fs, defaultTimeout)
 	user := fs.String("user", "", "only the sessions of user `ID`")
 	var older, idle durationFlag
 	fs.Var(&older, "older-than", "only sessions created more than `DUR` ago")
@@ -287,7 +287,7 @@ func isSessionID(s string) bool {
 // --- show ---------------------------------------------------------------
 
 func setupShow(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
-	sf := c.addStoreFlags(fs)
+	sf := c.addStoreFlags(fs, defaultTimeout)
 	return func(ctx context.Context, args []string) error {
 		if len(args) != 1 {
 			return usageErr("want one session, got %d arguments", len(args))
@@ -353,7 +353,7 @@ type deleted struct {
 }
 
 func setupDelete(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
-	sf := c.addStoreFlags(fs)
+	sf := c.addStoreFlags(fs, defaultTimeout)
 	user := fs.String("user", "", "delete every session of user `ID`")
 	return func(ctx context.Context, args []string) error {
 		switch {
@@ -411,7 +411,7 @@ func setupDelete(c *cli, fs *flag.FlagSet) func(context.Context, []string) error
 // --- prune --------------------------------------------------------------
 
 func setupPrune(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
-	sf := c.addStoreFlags(fs)
+	sf := c.addStoreFlags(fs, 0) // a large table takes long; Ctrl-C stops it
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usageErr("unexpected argument %q", args[0])

@@ -57,7 +57,7 @@ type userCount struct {
 }
 
 func setupStats(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
-	sf := c.addStoreFlags(fs)
+	sf := c.addStoreFlags(fs, 0) // reads every session
 	top := fs.Int("top", 10, "show the `N` users with the most sessions")
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {

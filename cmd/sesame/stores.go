@@ -21,6 +21,9 @@ import (
 // storeEnv is the environment variable that --store defaults to.
 const storeEnv = "SESAME_STORE"
 
+// defaultTimeout bounds the commands that read or write a few sessions.
+const defaultTimeout = time.Minute
+
 // storeFlags are the flags of every command that opens a store.
 type storeFlags struct {
 	url     string
@@ -30,12 +33,22 @@ type storeFlags struct {
 	json    bool
 }
 
-func (c *cli) addStoreFlags(fs *flag.FlagSet) *storeFlags {
-	sf := &storeFlags{timeout: time.Minute}
+// addStoreFlags defines the store flags on fs; timeout is the default of
+// --timeout (0: none).
+func (c *cli) addStoreFlags(fs *flag.FlagSet, timeout time.Duration) *storeFlags {
+	sf := &storeFlags{timeout: timeout}
+	def := "none"
+	if timeout > 0 {
+		def = formatAge(timeout)
+	}
 	fs.StringVar(&sf.url, "store", "", "the store `URL` (default $"+storeEnv+")")
 	fs.StringVar(&sf.table, "table", "", "the SQL session table `NAME` (default "+sqlstore.DefaultTable+")")
 	fs.StringVar(&sf.prefix, "prefix", "", "the Redis key `PREFIX` (default "+fmt.Sprintf("%q", redisstore.DefaultPrefix)+")")
-	fs.Func("timeout", "give up after `DUR` (default 1m)", func(s string) error {
+	fs.Func("timeout", "give up after `DUR`; 0 for never (default "+def+")", func(s string) error {
+		if s == "0" {
+			sf.timeout = 0
+			return nil
+		}
 		d, err := sesame.ParseDuration(s)
 		if err != nil {
 			return err
@@ -173,8 +186,11 @@ func isFilestore(dir string) error {
 // withStore opens the store, runs fn with a context bounded by --timeout, and
 // closes the store.
 func (c *cli) withStore(ctx context.Context, sf *storeFlags, fn func(ctx context.Context, o *opened) error) error {
-	ctx, cancel := context.WithTimeout(ctx, sf.timeout)
-	defer cancel()
+	if sf.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, sf.timeout)
+		defer cancel()
+	}
 	o, err := c.open(ctx, sf)
 	if err != nil {
 		return err

@@ -53,7 +53,6 @@ type Session struct {
 	incr   map[string]int64
 	user   *userChange
 	dirty  bool
-	expire bool // the stored record must be deleted at commit (Destroy)
 
 	regenerate bool
 	staleID    bool   // the request carried an ID that loads nothing

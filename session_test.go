@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,6 +99,9 @@ func newTestApp(t *testing.T, cfg Config) *testApp {
 	st := &countingStore{Store: memstore.New()}
 	if cfg.Logger == nil {
 		cfg.Logger = discardLogger()
+		if os.Getenv("SESAME_TEST_LOG") != "" {
+			cfg.Logger = slog.Default()
+		}
 	}
 	if cfg.Store == nil {
 		cfg.Store = st

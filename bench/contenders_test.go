@@ -204,6 +204,10 @@ func newSesame(tb testing.TB, o openOptions, st store.Store) *sesameApp {
 		cfg.Cookie.AllowInsecureHTTP = true
 		// AllowInsecureHTTP logs a warning; keep errors only.
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+		cfg.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			tb.Logf("sesame error handler: %s: %v", r.URL, err)
+			http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		}
 	}
 	m, err := sesame.New(cfg)
 	if err != nil {

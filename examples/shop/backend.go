@@ -37,6 +37,7 @@ type backend struct {
 	// remember-me tokens live in this process only.
 	tokensInMemory bool
 
+	ns        namespace
 	closeOnce sync.Once
 	stopPrune func()
 }
@@ -51,11 +52,16 @@ const storeUsage = `session store:
   mysql://...          MySQL or MariaDB
   redis://HOST:PORT    Redis (rediss://, redis+cluster://, redis+sentinel:// too)`
 
+// namespace separates several shops (or test runs) on one database server:
+// it names the SQL table (sqlstore Options.Table) and prefixes Redis keys.
+// Empty means the stores' defaults ("sesame_sessions", "sesame:").
+type namespace string
+
 // openBackend opens the store that target names (see storeUsage), creating
 // tables for SQL databases, and checks that it answers. dataDir holds the
 // default SQLite database.
-func openBackend(ctx context.Context, target, dataDir string, logger *slog.Logger) (*backend, error) {
-	b := &backend{}
+func openBackend(ctx context.Context, target, dataDir string, ns namespace, logger *slog.Logger) (*backend, error) {
+	b := &backend{ns: ns}
 	scheme, rest, _ := strings.Cut(target, ":")
 	switch strings.ToLower(scheme) {
 	case "":
@@ -86,7 +92,11 @@ func openBackend(ctx context.Context, target, dataDir string, logger *slog.Logge
 		}
 		b.store, b.name = fs, "file "+rest
 	case "redis", "rediss", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel", "unix":
-		rs, err := redisstore.Open(target, redisstore.Options{})
+		var prefix string
+		if ns != "" {
+			prefix = string(ns) + ":"
+		}
+		rs, err := redisstore.Open(target, redisstore.Options{Prefix: prefix})
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +145,7 @@ func openBackend(ctx context.Context, target, dataDir string, logger *slog.Logge
 
 // openSQL opens and migrates a database through sqlstore.Open.
 func (b *backend) openSQL(ctx context.Context, target string) error {
-	s, err := sqlstore.Open(ctx, target, sqlstore.Options{})
+	s, err := sqlstore.Open(ctx, target, sqlstore.Options{Table: string(b.ns)})
 	if err != nil {
 		return err
 	}

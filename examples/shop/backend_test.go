@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sesamego/sesame/internal/redistest"
+	"github.com/sesamego/sesame/sqlstore"
 	"github.com/sesamego/sesame/store"
 )
 
@@ -34,7 +39,7 @@ func TestOpenBackend(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			b, err := openBackend(context.Background(), tt.target(dir), filepath.Join(dir, "data"), discard)
+			b, err := openBackend(context.Background(), tt.target(dir), filepath.Join(dir, "data"), "", discard)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +65,7 @@ func TestOpenBackend(t *testing.T) {
 
 func TestDefaultStoreLivesInTheDataDir(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	b, err := openBackend(context.Background(), "", data, discard)
+	b, err := openBackend(context.Background(), "", data, "", discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +84,7 @@ func TestDefaultStoreLivesInTheDataDir(t *testing.T) {
 func TestOpenBackendRejects(t *testing.T) {
 	for _, target := range []string{"mongodb://localhost", "memory:x", "file:", "sessions.txt", ":8080", "postgres:nohost"} {
 		t.Run(target, func(t *testing.T) {
-			b, err := openBackend(context.Background(), target, t.TempDir(), discard)
+			b, err := openBackend(context.Background(), target, t.TempDir(), "", discard)
 			if err == nil {
 				b.close()
 				t.Fatalf("openBackend(%q) succeeded", target)
@@ -102,7 +107,7 @@ func TestOpenBackendErrorsHideThePassword(t *testing.T) {
 		"mysql://shop:hunter2@" + addr + "/shop?timeout=2s",
 		"redis://:hunter2@" + addr + "/0?dial_timeout=1s",
 	} {
-		b, err := openBackend(ctx, target, t.TempDir(), discard)
+		b, err := openBackend(ctx, target, t.TempDir(), "", discard)
 		if err == nil {
 			b.close()
 			t.Errorf("%s: no error with nothing listening", target)
@@ -167,6 +172,35 @@ func serviceTarget(t *testing.T, kind string) string {
 	return target
 }
 
+// testNamespace returns a table name or Redis prefix no other run uses;
+// Redis keys under it are deleted when the test ends.
+func testNamespace(t *testing.T, kind, target string) namespace {
+	if kind == "redis" {
+		opt, err := redis.ParseURL(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := redis.NewClient(opt)
+		t.Cleanup(func() { c.Close() })
+		return namespace(strings.TrimSuffix(redistest.Prefix(t, c), ":"))
+	}
+	return namespace("shop_test_" + strings.ToLower(rand.Text()[:10]))
+}
+
+// dropTables removes the tables sqlstore made for ns.
+func dropTables(t *testing.T, st store.Store, ns namespace) {
+	s, ok := st.(*sqlstore.Store)
+	if !ok {
+		t.Errorf("dropTables on a %T", st)
+		return
+	}
+	for _, suffix := range []string{"_tokens", "_locks", ""} {
+		if _, err := s.DB().Exec("DROP TABLE IF EXISTS " + string(ns) + suffix); err != nil {
+			t.Errorf("dropping %s%s: %v", ns, suffix, err)
+		}
+	}
+}
+
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
@@ -181,7 +215,13 @@ func TestServiceStores(t *testing.T) {
 	for _, kind := range []string{"postgres", "mysql", "redis"} {
 		t.Run(kind, func(t *testing.T) {
 			target := serviceTarget(t, kind)
-			srv := newServerWith(t, "", serverOptions{target: target})
+			ns := testNamespace(t, kind, target)
+			srv := newServerWith(t, "", serverOptions{target: target, ns: ns})
+			if kind != "redis" {
+				// Registered after newServerWith, so it runs before the
+				// store is closed.
+				t.Cleanup(func() { dropTables(t, srv.app.cfg.Store, ns) })
+			}
 			if _, ok := srv.app.cfg.Tokens.(store.Store); !ok {
 				t.Errorf("remember-me tokens are not kept by the %s store (%T)", kind, srv.app.cfg.Tokens)
 			}

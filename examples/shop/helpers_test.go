@@ -63,6 +63,7 @@ type server struct {
 type serverOptions struct {
 	tls    bool                 // HTTPS with Secure cookies (dev off)
 	target string               // -store value; "" picks by store name
+	ns     namespace            // the SQL table or Redis key prefix; "" for the default
 	config func(cfg *appConfig) // last changes to the config
 	// slowLoad delays every session load by this much, so that concurrent
 	// requests on one session overlap for sure: without it, a fast store
@@ -128,7 +129,7 @@ func newServerWith(t testing.TB, store string, o serverOptions) *server {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
-	b, err := openBackend(context.Background(), target, dir, logger)
+	b, err := openBackend(context.Background(), target, dir, o.ns, logger)
 	if err != nil {
 		t.Fatalf("openBackend(%q): %v", target, err)
 	}

@@ -85,7 +85,7 @@ func main() {
 
 // run serves the shop until ctx is done, then shuts down gracefully.
 func run(ctx context.Context, o options, logger *slog.Logger) error {
-	b, err := openBackend(ctx, o.store, o.dataDir, logger)
+	b, err := openBackend(ctx, o.store, o.dataDir, "", logger)
 	if err != nil {
 		return err
 	}

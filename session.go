@@ -47,12 +47,12 @@ type Session struct {
 	values map[string][]byte
 
 	// The change set.
-	clear  bool
-	set    map[string][]byte
-	del    map[string]struct{}
-	incr   map[string]int64
-	user   *userChange
-	dirty  bool
+	clear bool
+	set   map[string][]byte
+	del   map[string]struct{}
+	incr  map[string]int64
+	user  *userChange
+	dirty bool
 
 	regenerate bool
 	staleID    bool   // the request carried an ID that loads nothing

@@ -287,12 +287,12 @@ func BenchmarkCartCodec(b *testing.B) {
 		}
 		b.Run(mode.name+"/Encode", func(b *testing.B) {
 			b.ReportAllocs()
-			b.ReportMetric(float64(len(data)), "stored-bytes")
 			for b.Loop() {
 				if _, err := store.EncodeValues(values, mode.threshold); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(len(data)), "stored-bytes")
 		})
 		b.Run(mode.name+"/Decode", func(b *testing.B) {
 			b.ReportAllocs()

@@ -437,6 +437,18 @@ func (s *suite) change(t *testing.T) {
 		checkTime(t, "LastSeen", got.LastSeen, t1)
 	})
 
+	t.Run("a create with Created keeps it; an update ignores it", func(t *testing.T) {
+		st := s.newStore(t)
+		born := now().Add(-3 * time.Hour)
+		t0 := now()
+		key := create(t, st, store.Change{Now: t0, Created: born, Expires: t0.Add(time.Hour)})
+		checkTime(t, "Created", load(t, st, key).Created, born)
+		if err := st.Apply(t.Context(), key, store.Change{Now: t0, Created: t0, Set: vals("a", "1")}); err != nil {
+			t.Fatal(err)
+		}
+		checkTime(t, "Created after an update", load(t, st, key).Created, born)
+	})
+
 	t.Run("a change without Now uses the store's clock", func(t *testing.T) {
 		st := s.newStore(t)
 		const slack = 5 * time.Second // for a server whose clock differs a little

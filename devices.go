@@ -137,6 +137,8 @@ func (m *Manager) RevokeSession(r *http.Request, hash string) error {
 
 // LogoutOtherDevices deletes every session of the request's user except the
 // request's own ("log out other devices") and returns how many it deleted.
+// It does not touch remember-me tokens: revoke the others too (package
+// remember's RevokeOthers), or those browsers log straight back in.
 func (m *Manager) LogoutOtherDevices(r *http.Request) (int, error) {
 	s := m.Session(r)
 	if s == nil {

@@ -31,9 +31,11 @@ type LockOptions struct {
 // [Manager.Handler]; the store must implement store.Locker (memstore,
 // filestore, sqlstore and redisstore do), or Lock returns ErrNotSupported.
 //
-// The lock is taken before the handler runs (so the session is loaded under
-// the lock), held until the session is committed, and always released, also
-// when the handler panics. A request without a session ID needs no lock:
+// The lock is taken before the handler runs and held until the session is
+// committed, and always released, also when the handler panics. The session
+// is read under the lock: if a middleware between Handler and Lock (csrf,
+// remember) read it before, Lock makes it read again; if one changed it, Lock
+// fails with an error, so place Lock as close to Handler as the routes allow. A request without a session ID needs no lock:
 // nobody else can know its session yet.
 func (m *Manager) Lock(o LockOptions) (func(http.Handler) http.Handler, error) {
 	lk, ok := m.store.(store.Locker)
@@ -75,6 +77,15 @@ func (m *Manager) Lock(o LockOptions) (func(http.Handler) http.Handler, error) {
 					panic(p)
 				}
 			}()
+			if s := m.Session(r); s != nil {
+				// Middleware between Handler and Lock (csrf, remember) may
+				// have read the session before the lock: read it again.
+				if err := s.reload(); err != nil {
+					release()
+					m.errorHandler(w, r, err)
+					return
+				}
+			}
 			next.ServeHTTP(w, r)
 			// Commit while the lock is held; the session middleware reports
 			// an error when it finishes.

@@ -144,3 +144,58 @@ func TestLockNeedsLocker(t *testing.T) {
 		t.Errorf("Lock on a store without Locker: %v, want ErrNotSupported", err)
 	}
 }
+
+func TestLockReloadsASessionReadBeforeIt(t *testing.T) {
+	// A middleware between Handler and Lock reads the session (as csrf
+	// does); the locked handler must still see the value stored under the
+	// lock, or read-modify-write loses updates.
+	m, err := New(Config{Store: memstore.New(), Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := m.Lock(LockOptions{Poll: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peek := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			From(r).Get("n") // read before the lock
+			time.Sleep(time.Millisecond)
+			next.ServeHTTP(w, r)
+		})
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/start", func(w http.ResponseWriter, r *http.Request) { From(r).Put("n", 0) })
+	mux.Handle("/rmw", peek(lock(readModifyWrite)))
+	mux.Handle("/changed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		From(r).Put("x", 1)
+		lock(readModifyWrite).ServeHTTP(w, r)
+	}))
+	srv := httptest.NewTLSServer(m.Handler(mux))
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	c := srv.Client()
+	c.Jar = jar
+	get := func(path string) (int, string) {
+		resp, err := c.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	get("/start")
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); get("/rmw") }()
+	}
+	wg.Wait()
+	if _, body := get("/rmw"); body != "11" {
+		t.Errorf("after 10 locked read-modify-writes behind a peeking middleware the next sees %s, want 11", body)
+	}
+	if code, _ := get("/changed"); code == 200 {
+		t.Error("Lock accepted a session changed before the lock")
+	}
+}

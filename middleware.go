@@ -93,13 +93,21 @@ func (sw *sessionWriter) before() {
 	}
 	if err != nil {
 		sw.failed = true
+		// Drop what described the handler's response; keep what outer
+		// middleware set for every response (security headers, say).
 		h := sw.w.Header()
-		for k := range h {
-			delete(h, k)
+		for _, k := range responseHeaders {
+			h.Del(k)
 		}
 		s.m.errorHandler(sw.w, s.r, err)
 	}
 }
+
+// responseHeaders are the headers that describe one response's content and
+// are removed when the error handler replaces it.
+var responseHeaders = []string{"Set-Cookie", "Content-Type", "Content-Length", "Content-Encoding",
+	"Content-Disposition", "Content-Language", "Content-Range", "Location", "ETag", "Last-Modified",
+	"Cache-Control", "Expires", "Refresh", "Link", "Trailer"}
 
 // finish runs after the handler returned.
 func (sw *sessionWriter) finish() { sw.before() }

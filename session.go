@@ -705,3 +705,33 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// errChangedBeforeLock is returned by Lock when the session was changed
+// before the lock was taken.
+var errChangedBeforeLock = errors.New("sesame: the session was changed before Manager.Lock took its lock; place Lock directly inside Manager.Handler")
+
+// reload discards what the session has loaded, so that its next use reads
+// the store again: Manager.Lock calls it after taking the lock, in case a
+// middleware (csrf, remember) read the session before. A session with
+// changes cannot be reloaded without losing them, so that is an error.
+func (s *Session) reload() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.loaded {
+		return nil
+	}
+	_, flashDel := s.del[flashKey]
+	onlyFlash := flashDel && len(s.del) == 1 && !s.clear && len(s.set) == 0 && len(s.incr) == 0 &&
+		s.user == nil && !s.regenerate && s.destroyKey == "" && s.flashOut == nil
+	if s.committed || (s.dirty && !onlyFlash) {
+		return errChangedBeforeLock
+	}
+	if onlyFlash {
+		// Without store.Taker the flash is still stored; it is read again.
+		s.flashIn = nil
+	}
+	s.loaded, s.err = false, nil
+	s.id, s.key, s.stored, s.rec, s.values = "", "", false, store.Record{}, nil
+	s.del, s.dirty, s.staleID, s.anomaly = nil, false, false, ""
+	return nil
+}

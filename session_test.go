@@ -641,6 +641,35 @@ func TestStoreFailureFailsClosed(t *testing.T) {
 	}
 }
 
+func TestFailedCommitKeepsOuterHeadersAndDropsTheHandlers(t *testing.T) {
+	st := &countingStore{Store: memstore.New()}
+	m, _ := New(Config{Store: st, Logger: discardLogger()})
+	outer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Frame-Options", "DENY")
+			next.ServeHTTP(w, r)
+		})
+	}
+	h := outer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "app", Value: "x"})
+		w.Header().Set("Location", "/elsewhere")
+		From(r).Put("k", "v")
+		w.WriteHeader(http.StatusFound)
+	})))
+	st.fail.Store(true)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://example.com/", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503", rec.Code)
+	}
+	if rec.Header().Get("X-Frame-Options") != "DENY" {
+		t.Error("the outer middleware's header was dropped")
+	}
+	if rec.Header().Get("Location") != "" || rec.Header().Get("Set-Cookie") != "" {
+		t.Errorf("the handler's Location/Set-Cookie survived: %v", rec.Header())
+	}
+}
+
 func TestDefaultErrorHandlerIs503(t *testing.T) {
 	app := newTestApp(t, Config{})
 	app.get("/put?k=v")

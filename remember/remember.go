@@ -263,6 +263,32 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string) (int, error) {
 	return m.tokens.DeleteUserTokens(ctx, userID)
 }
 
+// RevokeOthers deletes every token of userID but keeps this browser
+// remembered: if the request carries a live token of that user, a new one is
+// issued in its place. Call it with sesame's Manager.LogoutOtherDevices, or
+// the other browsers log straight back in. It returns how many tokens it
+// deleted.
+func (m *Manager) RevokeOthers(w http.ResponseWriter, r *http.Request, userID string) (int, error) {
+	keep := false
+	if raw, present := cookies.Get(r, m.name); present {
+		if sel, _, ok := parse(raw); ok {
+			t, found, err := m.tokens.LookupToken(r.Context(), sel)
+			if err != nil {
+				return 0, fmt.Errorf("remember: lookup: %w", err)
+			}
+			keep = found && t.UserID == userID
+		}
+	}
+	n, err := m.tokens.DeleteUserTokens(r.Context(), userID)
+	if err != nil {
+		return n, fmt.Errorf("remember: revoke: %w", err)
+	}
+	if keep {
+		return n, m.Issue(r.Context(), w, userID)
+	}
+	return n, nil
+}
+
 // Login logs userID into the request's session in the right order, after
 // your code has verified the credentials: the session ID is regenerated
 // (defeating fixation), the session is tied to the user (sesame's

@@ -280,3 +280,32 @@ func FuzzParse(f *testing.F) {
 func TestMemoryStoreConformance(t *testing.T) {
 	storetest.RunTokens(t, func(t *testing.T) store.TokenStore { return NewMemoryStore() })
 }
+
+func TestRevokeOthersKeepsThisBrowser(t *testing.T) {
+	f := newFixture(t)
+	mine := f.issue("alice")
+	other := f.issue("alice")
+	bob := f.issue("bob")
+	r := httptest.NewRequest("POST", "https://example.com/devices/logout-others", nil)
+	r.AddCookie(&http.Cookie{Name: "remember", Value: mine})
+	rec := httptest.NewRecorder()
+	n, err := f.m.RevokeOthers(rec, r, "alice")
+	if err != nil || n != 2 {
+		t.Fatalf("RevokeOthers = %d, %v; want 2 deleted", n, err)
+	}
+	fresh := cookieValue(t, rec, "remember")
+	if fresh == "" {
+		t.Fatal("this browser got no new token")
+	}
+	if _, ok, _, _, _ := f.auth(fresh); !ok {
+		t.Error("this browser's new token does not log in")
+	}
+	for name, c := range map[string]string{"the other browser": other, "this browser's old token": mine} {
+		if _, ok, _, _, _ := f.auth(c); ok {
+			t.Errorf("%s still logs in", name)
+		}
+	}
+	if _, ok, _, _, _ := f.auth(bob); !ok {
+		t.Error("another user's token was revoked")
+	}
+}

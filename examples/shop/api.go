@@ -25,7 +25,7 @@ type state struct {
 // as a page view and sets no cookie.
 func (a *app) apiState(w http.ResponseWriter, r *http.Request) {
 	s := sesame.From(r)
-	c, err := a.cart(w, r)
+	c, err := a.cart(r)
 	if err != nil {
 		a.serverError(w, r, err)
 		return

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"net/url"
@@ -10,7 +12,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/sesamego/sesame"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sesamego/sesame/memstore"
+	"github.com/sesamego/sesame/metrics"
+	"github.com/sesamego/sesame/store"
 )
 
 func TestAPIStateShape(t *testing.T) {
@@ -64,19 +70,26 @@ func TestHealthz(t *testing.T) {
 	})
 }
 
-func TestMetricsHook(t *testing.T) {
-	var events atomic.Int64
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	met, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := newServerWith(t, "memory", serverOptions{config: func(cfg *appConfig) {
-		cfg.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("metrics here")) })
-		cfg.OnEvent = func(sesame.Event) { events.Add(1) }
+		cfg.Met = met
+		cfg.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	}})
 	c := srv.client(t)
-	if r := c.get("/metrics"); r.StatusCode != http.StatusOK || r.body != "metrics here" {
-		t.Errorf("GET /metrics: %d %q", r.StatusCode, r.body)
-	}
 	c.submitSeeOther("/", "/cart/add", url.Values{"sku": {"mug"}}, "/")
-	if events.Load() == 0 {
-		t.Error("OnEvent saw no session event")
+	r := c.get("/metrics")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", r.StatusCode)
+	}
+	for _, want := range []string{"sesame_sessions_created_total 1", `sesame_store_operations_total{op="apply",outcome="ok"}`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	if r := newServer(t, "memory").client(t).get("/metrics"); r.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /metrics without a handler: %d, want 404", r.StatusCode)
@@ -91,7 +104,7 @@ func TestDebugPage(t *testing.T) {
 	if strings.Contains(page, sid) || strings.Contains(page, rem) {
 		t.Error("/debug shows the session or remember-me cookie's value")
 	}
-	for _, want := range []string{"<code>sid</code>", "<code>remember</code>", "<code>page_views</code>", "hidden: a credential", "user <code>1</code>"} {
+	for _, want := range []string{"<code>sid</code>", "<code>remember</code>", "<code>page_views</code>", "hidden: a credential", "user ID <code>1</code>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("/debug lacks %s", want)
 		}
@@ -102,5 +115,56 @@ func TestDebugPage(t *testing.T) {
 	c.setCookie("big", strings.Repeat("x", 1100))
 	if page := c.page("/debug"); !strings.Contains(page, `id="cookie-warning"`) {
 		t.Error("/debug does not warn about a Cookie header over 1 KB")
+	}
+}
+
+// flakyStore is a memstore that fails every Load and Apply while down is
+// set, like a database that went away.
+type flakyStore struct {
+	*memstore.Store
+	down *atomic.Bool
+}
+
+var errDown = errors.New("connection refused")
+
+func (s flakyStore) Load(ctx context.Context, key string) (store.Record, bool, error) {
+	if s.down.Load() {
+		return store.Record{}, false, errDown
+	}
+	return s.Store.Load(ctx, key)
+}
+
+func (s flakyStore) Apply(ctx context.Context, key string, c store.Change) error {
+	if s.down.Load() {
+		return errDown
+	}
+	return s.Store.Apply(ctx, key, c)
+}
+
+// TestStoreDownFailsClosed: with the session store down, pages and forms
+// answer 503 (nothing is shown as logged out, nothing written), and come
+// back with the store.
+func TestStoreDownFailsClosed(t *testing.T) {
+	var down atomic.Bool
+	srv := newServerWith(t, "memory", serverOptions{config: func(cfg *appConfig) {
+		cfg.Store = flakyStore{cfg.Store.(*memstore.Store), &down}
+	}})
+	c := srv.client(t)
+	c.login("alice@example.com", "wonderland", false)
+	token := c.token("/")
+
+	down.Store(true)
+	for _, path := range []string{"/", "/cart", "/api/state", "/healthz"} {
+		if r := c.get(path); r.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("GET %s with the store down: status %d, want 503", path, r.StatusCode)
+		}
+	}
+	if r := c.post("/cart/add", url.Values{"_csrf": {token}, "sku": {"mug"}}); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("POST /cart/add with the store down: status %d, want 503", r.StatusCode)
+	}
+
+	down.Store(false)
+	if st := c.state(); st.user() != "alice@example.com" || len(st.Cart) != 0 {
+		t.Errorf("after the store came back: user %q, cart %v", st.user(), st.Cart)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sesamego/sesame"
 	"github.com/sesamego/sesame/cookies"
 	"github.com/sesamego/sesame/csrf"
+	"github.com/sesamego/sesame/metrics"
 	"github.com/sesamego/sesame/remember"
 	"github.com/sesamego/sesame/seal"
 	"github.com/sesamego/sesame/secureheaders"
@@ -68,10 +69,11 @@ type appConfig struct {
 	// Now is the clock of the analytics cookies. Nil means time.Now.
 	Now func() time.Time
 
-	// OnEvent receives every sesame session event (sesame.Config.OnEvent),
-	// and Metrics, when set, is served at GET /metrics. Both are for the
-	// operations work (metrics package); nil means none.
-	OnEvent func(sesame.Event)
+	// Met, when set, records Prometheus metrics: sesame's session events,
+	// store calls, CSRF failures and remember-me thefts. A nil Met records
+	// nothing.
+	Met *metrics.Metrics
+	// Metrics, when set, is served at GET /metrics.
 	Metrics http.Handler
 }
 
@@ -101,7 +103,6 @@ const (
 	idleTimeout   = 2 * time.Hour
 	lifetime      = 24 * time.Hour
 	rememberFor   = 30 * 24 * time.Hour
-	lockWait      = 5 * time.Second
 	storeDeadline = 5 * time.Second
 )
 
@@ -138,7 +139,8 @@ func newApp(cfg appConfig) (*app, error) {
 		ClearWithBrowser: true,
 		StoreTimeout:     storeDeadline,
 		Logger:           a.log,
-		OnEvent:          cfg.OnEvent,
+		OnEvent:          cfg.Met.Observe,
+		ErrorHandler:     cfg.Met.ErrorHandler(nil),
 		// Flag a session used from another network or browser than the one
 		// that logged in: the page shows a warning.
 		Anomaly: sesame.AnomalyPolicy{Action: sesame.AnomalyFlag},
@@ -153,11 +155,12 @@ func newApp(cfg appConfig) (*app, error) {
 		Cookie:     cookies.Options{AllowInsecureHTTP: cfg.Dev},
 		MaxAge:     rememberFor,
 		Logger:     a.log,
+		OnTheft:    cfg.Met.OnRememberTheft,
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.csrf, err = csrf.New(csrf.Config{Sessions: a.sessions, ErrorHandler: a.csrfError})
+	a.csrf, err = csrf.New(csrf.Config{Sessions: a.sessions, ErrorHandler: cfg.Met.CSRFErrorHandler(a.csrfError)})
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +224,7 @@ func (a *app) routes() (http.Handler, error) {
 	// double click cannot place two orders. The lock must be taken before
 	// anything loads the session, so it goes outside remember and csrf
 	// (csrf loads the session of every POST to check its token).
-	lock, err := a.sessions.Lock(sesame.LockOptions{Wait: lockWait})
+	lock, err := a.sessions.Lock(sesame.LockOptions{}) // waits up to 10 s
 	switch {
 	case err == nil:
 		inner = lockWhen(isCheckoutPost, lock, inner)
@@ -230,7 +233,9 @@ func (a *app) routes() (http.Handler, error) {
 	default:
 		return nil, err
 	}
-	withSessions := a.sessions.Handler(inner)
+	// Bodies are bounded: the app's forms are a few hundred bytes, and a
+	// huge one then parses as empty and fails the CSRF check.
+	withSessions := http.MaxBytesHandler(a.sessions.Handler(inner), maxBody)
 
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -246,6 +251,9 @@ func (a *app) routes() (http.Handler, error) {
 
 	return secureheaders.Handler(secureheaders.Config{HSTS: !a.cfg.Dev})(outer), nil
 }
+
+// maxBody bounds request bodies.
+const maxBody = 64 << 10
 
 // isCheckoutPost reports whether r submits a checkout step.
 func isCheckoutPost(r *http.Request) bool {

@@ -31,6 +31,11 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/login")
 		return
 	}
+	if prev := s.UserID(); prev != "" && prev != u.ID {
+		// Another user was logged in on this browser: their data (cart,
+		// checkout) must not become this user's.
+		s.Clear()
+	}
 	rememberMe := r.PostFormValue("remember") != ""
 	if err := a.remember.Login(w, r, u.ID, rememberMe); err != nil {
 		a.serverError(w, r, err)

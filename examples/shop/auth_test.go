@@ -263,3 +263,21 @@ func TestSecureCookiesOverTLS(t *testing.T) {
 		t.Error("no HSTS header over TLS in production mode")
 	}
 }
+
+func TestLoggingInAsAnotherUserClearsTheFirstOnesData(t *testing.T) {
+	c := newServer(t, "memory").client(t)
+	c.login("alice@example.com", "wonderland", false)
+	c.submitSeeOther("/", "/cart/add", url.Values{"sku": {"mug"}}, "/")
+	// The login form is not shown to a logged-in user, but a POST can
+	// still come (another tab).
+	c.submitSeeOther("/", "/login", url.Values{"email": {"bob@example.com"}, "password": {"builder"}}, "/")
+	if st := c.state(); st.user() != "bob@example.com" || len(st.Cart) != 0 {
+		t.Errorf("after switching to bob: user %q, cart %v; want bob and an empty cart", st.user(), st.Cart)
+	}
+	c.submitSeeOther("/", "/login", url.Values{"email": {"bob@example.com"}, "password": {"builder"}}, "/")
+	c.submitSeeOther("/", "/cart/add", url.Values{"sku": {"bagel"}}, "/")
+	c.submitSeeOther("/", "/login", url.Values{"email": {"bob@example.com"}, "password": {"builder"}}, "/")
+	if st := c.state(); st.Cart["bagel"] != 1 {
+		t.Errorf("logging in again as the same user lost the cart: %v", st.Cart)
+	}
+}

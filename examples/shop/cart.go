@@ -24,7 +24,7 @@ import (
 // cleared.
 
 // cart returns the request's cart.
-func (a *app) cart(w http.ResponseWriter, r *http.Request) (cart, error) {
+func (a *app) cart(r *http.Request) (cart, error) {
 	s := sesame.From(r)
 	if s.UserID() == "" {
 		return a.guestCart(r), s.Err()

@@ -27,9 +27,13 @@ var (
 	paymentOptions  = []option{{"card", "Card, at the payment provider's page"}, {"invoice", "Invoice"}}
 )
 
+// maxFieldLen bounds every checkout field, so the session stays small.
+const maxFieldLen = 500
+
 // An option is one radio button.
 type option struct{ Value, Label string }
 
+// validOption reports whether v is one of opts.
 func validOption(opts []option, v string) bool {
 	for _, o := range opts {
 		if o.Value == v {
@@ -87,7 +91,7 @@ func (a *app) checkoutPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := sesame.From(r)
-	c, err := a.cart(w, r)
+	c, err := a.cart(r)
 	if err != nil {
 		a.serverError(w, r, err)
 		return
@@ -124,6 +128,13 @@ func (a *app) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, f := range checkoutFields[step] {
+		if len(r.PostFormValue(f)) > maxFieldLen {
+			s.Flash("error", "Name or address too long")
+			redirect(w, r, fmt.Sprintf("/checkout/%d", step))
+			return
+		}
+	}
+	for _, f := range checkoutFields[step] {
 		s.Put(checkoutKey+f, strings.TrimSpace(r.PostFormValue(f)))
 	}
 	if r.PostFormValue("action") == "back" {
@@ -153,7 +164,7 @@ func validateStep(step int, v map[string]string) string {
 		if v["name"] == "" || v["address"] == "" {
 			return "Please enter your name and address"
 		}
-		if len(v["name"]) > 200 || len(v["address"]) > 500 {
+		if len(v["name"]) > 200 || len(v["address"]) > maxFieldLen {
 			return "Name or address too long"
 		}
 	case 2:
@@ -172,7 +183,7 @@ func validateStep(step int, v map[string]string) string {
 // forgets the cart and the checkout's input.
 func (a *app) placeOrder(w http.ResponseWriter, r *http.Request) {
 	s := sesame.From(r)
-	c, err := a.cart(w, r)
+	c, err := a.cart(r)
 	if err != nil {
 		a.serverError(w, r, err)
 		return

@@ -150,3 +150,18 @@ func TestValidateStep(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckoutRefusesOversizedFields(t *testing.T) {
+	c := newServer(t, "memory").client(t)
+	c.submitSeeOther("/", "/cart/add", url.Values{"sku": {"mug"}}, "/")
+	long := strings.Repeat("x", 501)
+	for _, action := range []string{"next", "back"} {
+		c.submitSeeOther("/checkout/1", "/checkout/1", url.Values{"name": {"A"}, "address": {long}, "action": {action}}, "/checkout/1")
+		if got := c.state().Flash["error"]; got != "Name or address too long" {
+			t.Errorf("action %s: flash %v", action, got)
+		}
+		if page := c.page("/checkout/1"); strings.Contains(page, long) {
+			t.Errorf("action %s: the oversized address was saved", action)
+		}
+	}
+}

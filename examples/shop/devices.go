@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/sesamego/sesame"
-	"github.com/sesamego/sesame/cookies"
 )
 
 // A device is one row of the devices page.
@@ -62,20 +61,15 @@ func (a *app) logoutOthers(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, err)
 		return
 	}
-	if _, err := a.remember.RevokeUser(r.Context(), u.ID); err != nil {
+	if _, err := a.remember.RevokeOthers(w, r, u.ID); err != nil {
 		a.serverError(w, r, err)
 		return
-	}
-	if _, had := cookies.Get(r, rememberCookie); had {
-		if err := a.remember.Issue(r.Context(), w, u.ID); err != nil {
-			a.serverError(w, r, err)
-			return
-		}
 	}
 	s.Flash("success", fmt.Sprintf("Logged out %d other %s", n, plural(n, "session", "sessions")))
 	redirect(w, r, "/devices")
 }
 
+// plural returns one or many, as n asks.
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one

@@ -20,7 +20,7 @@ import (
 var screenshot = flag.Bool("screenshot", false, "save docs/screenshot.png (also SESAME_SCREENSHOT=1)")
 
 // browser starts a headless chromium for the test and returns a tab's
-// context, which ends with the test or after a minute.
+// context, which ends with the test or after two minutes.
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
@@ -43,7 +43,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
@@ -77,7 +77,7 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 // chromedp.Poll it survives navigations, which is what it waits for.
 func waitUntil(t *testing.T, ctx context.Context, cond string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	var last error
 	for time.Now().Before(deadline) {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+cond+")"))

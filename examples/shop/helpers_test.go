@@ -18,7 +18,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sesamego/sesame/memstore"
-	"github.com/sesamego/sesame/seal"
 	"github.com/sesamego/sesame/sqlstore"
 	"github.com/sesamego/sesame/store"
 )
@@ -363,18 +362,4 @@ func responseCookie(r *response, name string) *http.Cookie {
 		}
 	}
 	return nil
-}
-
-// newTestKeyring returns a keyring with a fresh secret.
-func newTestKeyring(t testing.TB) *seal.Keyring {
-	t.Helper()
-	s, err := seal.GenerateSecret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr, err := seal.ParseSecrets(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kr
 }

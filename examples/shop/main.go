@@ -13,6 +13,11 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sesamego/sesame/metrics"
 )
 
 // options are the command line's settings.
@@ -102,13 +107,20 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 	if b.tokensInMemory {
 		logger.Info("shop: remember-me tokens are kept in memory: restarting logs out remembered users")
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	met, err := metrics.New(reg)
+	if err != nil {
+		return err
+	}
 	a, err := newApp(appConfig{
 		Store:   b.store,
 		Tokens:  b.tokens,
 		Keyring: keys,
 		Dev:     o.dev,
 		Logger:  logger,
-		// OnEvent and Metrics: to be wired with the metrics package.
+		Met:     met,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 	})
 	if err != nil {
 		return err
@@ -119,7 +131,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           a,
+		Handler:           met.Handler(a), // Cookie header sizes, and warnings past 1 KB
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -69,7 +69,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, page, title string,
 		a.serverError(w, r, err)
 		return
 	}
-	c, err := a.cart(w, r)
+	c, err := a.cart(r)
 	if err != nil {
 		a.serverError(w, r, err)
 		return

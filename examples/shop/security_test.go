@@ -154,3 +154,15 @@ func TestStaticFilesNeedNoSession(t *testing.T) {
 		t.Errorf("a static file touched the session: Set-Cookie %v, Vary %q", r.Cookies(), r.Header.Get("Vary"))
 	}
 }
+
+func TestHugeBodiesAreRefused(t *testing.T) {
+	c := newServer(t, "memory").client(t)
+	token := c.token("/")
+	r := c.post("/cart/add", url.Values{"_csrf": {token}, "sku": {"mug"}, "pad": {strings.Repeat("x", 100<<10)}})
+	if r.StatusCode != http.StatusForbidden {
+		t.Errorf("a 100 KB form: status %d, want 403", r.StatusCode)
+	}
+	if st := c.state(); len(st.Cart) != 0 {
+		t.Errorf("a 100 KB form changed the cart: %v", st.Cart)
+	}
+}

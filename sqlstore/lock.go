@@ -40,6 +40,11 @@ func (s *Store) TryLock(ctx context.Context, key, token string, ttl time.Duratio
 		ok, err = s.insertOrReplaceExpired(ctx, s.db, s.q.lock, s.q.lockInsert, s.q.lockDeleteExpired, args, now)
 		return err
 	})
+	if err != nil && isRetryable(err) && ctx.Err() == nil {
+		// Still a deadlock victim after the retries: other sessions are
+		// fighting over this lock row right now, so it is not ours.
+		return false, nil
+	}
 	if err != nil {
 		return false, s.dbErr(ctx, "lock", err)
 	}

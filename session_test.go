@@ -998,3 +998,23 @@ func TestParseDuration(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestTooLargeSessionIsRefusedAndKept(t *testing.T) {
+	var handled error
+	app := newTestApp(t, Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		handled = err
+		http.Error(w, "too large", http.StatusInternalServerError)
+	}})
+	app.get("/put?k=v")
+	big := strings.Repeat("x", 1<<20+1)
+	resp, _ := app.do(app.client, "GET", "/put?big="+big)
+	if resp.StatusCode != 500 {
+		t.Errorf("status %d, want the error handler's 500", resp.StatusCode)
+	}
+	if !errors.Is(handled, ErrTooLarge) || !strings.Contains(handled.Error(), "bytes") {
+		t.Errorf("error handler got %v, want ErrTooLarge naming the size", handled)
+	}
+	if got := app.get("/get?k=k"); got != "v" {
+		t.Errorf("stored session lost after an oversized write: k = %q", got)
+	}
+}

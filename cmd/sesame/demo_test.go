@@ -263,4 +263,3 @@ func (b *demoBrowser) sessionID() string {
 	b.t.Fatal("no sid cookie")
 	return ""
 }
-

@@ -129,7 +129,10 @@ func EncodeValues(values map[string][]byte, threshold int) ([]byte, error) {
 			raw = append(raw, k)
 			size += 2*base64.StdEncoding.EncodedLen(len(k)+len(v)) + 8
 		case len(v) > threshold && threshold > 0:
-			if c := Compress(v, threshold); IsCompressed(c) {
+			// Compress returns v itself when compressing does not pay; a
+			// raw value that merely starts with the gzip magic must not be
+			// taken for a compressed one.
+			if c := Compress(v, threshold); len(c) < len(v) {
 				zs[k] = c
 				packed = append(packed, k)
 				size += len(k) + base64.StdEncoding.EncodedLen(len(c)) + 8

@@ -53,7 +53,8 @@ func (m *Manager) Lock(o LockOptions) (func(http.Handler) http.Handler, error) {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ids := m.requestIDs(r)
+			var buf [3]string
+			ids := m.requestIDs(r, &buf)
 			if len(ids) == 0 {
 				next.ServeHTTP(w, r)
 				return

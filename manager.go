@@ -121,6 +121,7 @@ type CookieConfig struct {
 // one app.
 type Manager struct {
 	store        store.Store
+	local        bool // the store's calls never block (store.Local)
 	cookieName   string
 	cookie       cookies.Options
 	tokenHeader  string
@@ -159,6 +160,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if m.store == nil {
 		m.store = memstore.New()
+	}
+	if l, ok := m.store.(store.Local); ok {
+		m.local = l.Local()
 	}
 	if m.idle == 0 {
 		m.idle = DefaultIdleTimeout

@@ -226,5 +226,3 @@ func noStore(w http.ResponseWriter) {
 		w.Header().Set("Cache-Control", "no-store")
 	}
 }
-
-func cookieValues(r *http.Request, name string) []string { return cookies.Values(r, name) }

@@ -107,7 +107,8 @@ func (s *Session) load() {
 	s.loaded = true
 	m := s.m
 	now := m.now()
-	ids := m.requestIDs(s.r)
+	var buf [3]string
+	ids := m.requestIDs(s.r, &buf)
 	for _, id := range ids {
 		key := store.Key(id)
 		rec, ok, err := m.storeLoad(s.r.Context(), key, s.r.URL.Path)
@@ -164,30 +165,57 @@ func (s *Session) load() {
 // order, at most three (a request with several cookies of one name is either
 // a stale path cookie or cookie tossing: each candidate is tried, and an
 // unknown ID is never adopted).
-func (m *Manager) requestIDs(r *http.Request) []string {
-	var raw []string
-	if m.tokenHeader != "" {
-		raw = r.Header.Values(m.tokenHeader)
-	} else {
-		raw = cookieValues(r, m.cookieName)
-	}
-	var ids []string
-	for _, v := range raw {
+func (m *Manager) requestIDs(r *http.Request, buf *[3]string) []string {
+	ids := buf[:0]
+	add := func(v string) bool {
 		if validID(v) && !slices.Contains(ids, v) {
 			ids = append(ids, v)
-			if len(ids) == 3 {
+		}
+		return len(ids) < len(buf)
+	}
+	if m.tokenHeader != "" {
+		for _, v := range r.Header.Values(m.tokenHeader) {
+			if !add(v) {
 				break
 			}
 		}
+		return ids
 	}
+	eachCookie(r, m.cookieName, add)
 	return ids
+}
+
+// eachCookie calls fn with the value of every cookie called name in r's
+// Cookie header lines, in order, until fn returns false. It parses like
+// net/http (pairs split on ";", spaces trimmed, surrounding quotes removed)
+// without allocating; callers validate the values.
+func eachCookie(r *http.Request, name string, fn func(string) bool) {
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k != name {
+				continue
+			}
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if !fn(v) {
+				return
+			}
+		}
+	}
 }
 
 func (m *Manager) requestHasCookie(r *http.Request) bool {
 	if m.tokenHeader != "" {
 		return r.Header.Get(m.tokenHeader) != ""
 	}
-	return len(cookieValues(r, m.cookieName)) > 0
+	found := false
+	eachCookie(r, m.cookieName, func(string) bool { found = true; return false })
+	return found
 }
 
 func (m *Manager) expiredReason(rec store.Record, now time.Time) string {
@@ -562,9 +590,22 @@ func (s *Session) commitLocked(w http.ResponseWriter) error {
 		s.putRaw(flashKey, b)
 	}
 	m := s.m
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.r.Context()), m.storeTimeout)
-	defer cancel()
 	now := m.now()
+	// The common cases need no store call: a read of a session whose touch
+	// is not due, a request that only looked at an empty new session.
+	if s.destroyKey == "" && !s.regenerate {
+		if s.stored && !s.dirty && now.Sub(s.rec.LastSeen) < m.touchAfter {
+			return nil
+		}
+		if !s.stored && !s.hasData() {
+			if s.staleID {
+				return m.clearCookie(w)
+			}
+			return nil
+		}
+	}
+	ctx, cancel := m.commitContext(s.r.Context())
+	defer cancel()
 	path := s.r.URL.Path
 
 	// A destroyed (or regenerated) session's old record goes first.

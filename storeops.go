@@ -47,8 +47,25 @@ func (m *Manager) observeSize(ctx context.Context, op, key, path string, start t
 	m.emit(ctx, e)
 }
 
+// callContext bounds one store call by StoreTimeout, except for local
+// stores (store.Local), whose calls cannot hang and for which a timer would
+// cost more than the call.
+func (m *Manager) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if m.local {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, m.storeTimeout)
+}
+
+// commitContext is the context of a commit: detached from the client, so a
+// client that goes away cannot cut a change set in half, and bounded by
+// StoreTimeout (except for local stores).
+func (m *Manager) commitContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return m.callContext(context.WithoutCancel(ctx))
+}
+
 func (m *Manager) storeLoad(ctx context.Context, key, path string) (store.Record, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	ctx, cancel := m.callContext(ctx)
 	defer cancel()
 	start := m.now()
 	rec, ok, err := m.store.Load(ctx, key)
@@ -85,7 +102,7 @@ func (m *Manager) storeRename(ctx context.Context, rn store.Renamer, oldKey, new
 }
 
 func (m *Manager) storeTake(ctx context.Context, t store.Taker, key, field string) ([]byte, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	ctx, cancel := m.callContext(ctx)
 	defer cancel()
 	start := m.now()
 	v, ok, err := t.Take(ctx, key, field)

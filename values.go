@@ -13,11 +13,25 @@ import (
 //
 //	cart, ok := sesame.Get[Cart](s, "cart")
 func Get[T any](s *Session, key string) (T, bool) {
-	var v T
 	s.mu.Lock()
 	b, ok := s.raw(key)
 	s.mu.Unlock()
-	if !ok || decodeInto(b, &v) != nil {
+	if !ok {
+		var zero T
+		return zero, false
+	}
+	// The scalar fast path keeps v on the stack; only the encoding/json
+	// fallback makes a value escape.
+	var v T
+	if decodeScalar(b, &v) {
+		return v, true
+	}
+	return decodeJSON[T](b)
+}
+
+func decodeJSON[T any](b []byte) (T, bool) {
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
 		var zero T
 		return zero, false
 	}
@@ -38,33 +52,43 @@ func GetOr[T any](s *Session, key string, def T) T {
 // decodeInto decodes JSON b into *p, with fast paths for the common scalar
 // types that avoid encoding/json's reflection.
 func decodeInto(b []byte, p any) error {
+	if decodeScalar(b, p) {
+		return nil
+	}
+	return json.Unmarshal(b, p)
+}
+
+// decodeScalar decodes b into *p when p points to an int, int64, string or
+// bool and b is a plain JSON value of that type, and reports whether it did.
+// It does not retain p.
+func decodeScalar(b []byte, p any) bool {
 	switch p := p.(type) {
 	case *int:
 		if n, err := strconv.Atoi(string(b)); err == nil {
 			*p = n
-			return nil
+			return true
 		}
 	case *int64:
 		if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
 			*p = n
-			return nil
+			return true
 		}
 	case *string:
 		if s, ok := plainJSONString(b); ok {
 			*p = s
-			return nil
+			return true
 		}
 	case *bool:
 		switch string(b) {
 		case "true":
 			*p = true
-			return nil
+			return true
 		case "false":
 			*p = false
-			return nil
+			return true
 		}
 	}
-	return json.Unmarshal(b, p)
+	return false
 }
 
 // plainJSONString returns the contents of a JSON string without escapes.

@@ -116,6 +116,7 @@ type contender struct {
 // contenders in the order of the tables.
 var contenders = []contender{
 	{name: "bare", open: openBare},
+	{name: "bare-ctx", open: openBareCtx},
 	{name: "sesame-memstore", sesame: true, open: openSesameMem},
 	{name: "sesame-filestore", sesame: true, open: openSesameFile},
 	{name: "sesame-cookiestore", sesame: true, cookie: true, open: openSesameCookie},
@@ -187,6 +188,34 @@ func (a *bareApp) StoreCalls() *atomic.Int64                    { return nil }
 func (a *bareApp) Set(w http.ResponseWriter, r *http.Request, _ string, work time.Duration) {
 	time.Sleep(work)
 	w.Write(okBody)
+}
+
+// bareCtxApp is bare behind the least a middleware that hands state to the
+// handler through the request's context can do: allocate a small context
+// and call r.WithContext (which copies the request). It is the floor for
+// UNTOUCHED of any context-based session middleware.
+type bareCtxApp struct{ bareApp }
+
+type floorContext struct {
+	context.Context
+	state *int
+}
+
+type floorKey struct{}
+
+func (c *floorContext) Value(key any) any {
+	if _, ok := key.(floorKey); ok {
+		return c.state
+	}
+	return c.Context.Value(key)
+}
+
+func openBareCtx(testing.TB, openOptions) app { return &bareCtxApp{} }
+
+func (a *bareCtxApp) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(&floorContext{Context: r.Context()}))
+	})
 }
 
 // --- sesame -------------------------------------------------------------

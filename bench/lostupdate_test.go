@@ -39,7 +39,7 @@ func TestLostUpdates(t *testing.T) {
 	}
 	var rows []string
 	for _, c := range contenders {
-		if c.name == "bare" {
+		if strings.HasPrefix(c.name, "bare") {
 			continue
 		}
 		t.Run(c.name, func(t *testing.T) {

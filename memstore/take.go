@@ -8,7 +8,14 @@ import (
 	"github.com/sesamego/sesame/store"
 )
 
-var _ store.Taker = (*Store)(nil)
+var (
+	_ store.Taker = (*Store)(nil)
+	_ store.Local = (*Store)(nil)
+)
+
+// Local reports true: the store's calls never wait on I/O, so sesame calls
+// them without a deadline.
+func (s *Store) Local() bool { return true }
 
 // Take removes field from the live record under key and returns its value,
 // following [store.Taker]: of two concurrent calls only one gets it.

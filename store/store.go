@@ -176,7 +176,9 @@ func (c *Change) Empty() bool {
 // the ID. Stores never see the ID itself.
 func Key(id string) string {
 	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
+	var buf [2 * sha256.Size]byte
+	hex.Encode(buf[:], sum[:])
+	return string(buf[:])
 }
 
 // ValidKey reports whether key has the form [Key] produces: 64 lower-case hex
@@ -275,4 +277,12 @@ type Taker interface {
 	// returns it. ok is false when the record or the field is missing (or
 	// the record expired); nothing changes then.
 	Take(ctx context.Context, key, field string) (value []byte, ok bool, err error)
+}
+
+// Local is implemented by stores whose calls never wait on I/O (memstore).
+// sesame calls them without setting up a deadline for each call, which
+// would cost more than the call itself.
+type Local interface {
+	// Local reports whether the store's calls never block on I/O.
+	Local() bool
 }

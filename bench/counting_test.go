@@ -13,7 +13,9 @@ import (
 // makes to it (Load, Apply, Delete, and the optional Take and Rename that it
 // finds by type assertion), so a benchmark can report store round trips per
 // request. The decorator implements store.Taker and store.Renamer exactly
-// when st does, so the manager takes the same paths as with st itself.
+// when st does, and answers store.Local as st does, so the manager takes the
+// same paths as with st itself. (It hides store.Locker and store.UserIndex,
+// which no benchmark scenario uses.)
 func counted(st store.Store) (store.Store, *atomic.Int64) {
 	c := countingStore{inner: st, calls: new(atomic.Int64)}
 	_, take := st.(store.Taker)
@@ -49,6 +51,13 @@ func (c *countingStore) Delete(ctx context.Context, key string) error {
 	return c.inner.Delete(ctx, key)
 }
 
+// Local answers for the wrapped store: the manager skips per-call deadline
+// timers for local stores (memstore).
+func (c *countingStore) Local() bool {
+	l, ok := c.inner.(store.Local)
+	return ok && l.Local()
+}
+
 func (c *countingStore) take(ctx context.Context, key, field string) ([]byte, bool, error) {
 	c.calls.Add(1)
 	return c.inner.(store.Taker).Take(ctx, key, field)
@@ -82,6 +91,7 @@ func (c *countingTakerRenamer) Rename(ctx context.Context, oldKey, newKey string
 }
 
 var (
+	_ store.Local   = (*countingStore)(nil)
 	_ store.Taker   = (*countingTaker)(nil)
 	_ store.Renamer = (*countingRenamer)(nil)
 	_ store.Taker   = (*countingTakerRenamer)(nil)

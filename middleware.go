@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"log/slog"
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/sesamego/sesame/cookies"
@@ -29,12 +31,13 @@ import (
 // [io.ReaderFrom] working; flushing or hijacking commits the session first.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// One allocation holds the session, the writer and the context.
+		// One allocation holds the writer and the context; the Session
+		// itself is allocated on the request's first From.
 		st := &requestState{}
-		st.ctx = sessionContext{Context: r.Context(), s: &st.s}
+		st.ctx = sessionContext{Context: r.Context(), m: m}
 		r = r.WithContext(&st.ctx)
-		st.s = Session{m: m, r: r}
-		st.w = sessionWriter{w: w, s: &st.s}
+		st.ctx.r = r
+		st.w = sessionWriter{w: w, ctx: &st.ctx}
 		st.http = store.HTTP{W: w, R: r}
 		st.ctx.http = &st.http
 		next.ServeHTTP(&st.w, r)
@@ -43,7 +46,6 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 }
 
 type requestState struct {
-	s    Session
 	w    sessionWriter
 	ctx  sessionContext
 	http store.HTTP
@@ -54,18 +56,33 @@ type requestState struct {
 // parent's, so derived contexts do not need a propagation goroutine.
 type sessionContext struct {
 	context.Context
-	s    *Session
+	m    *Manager
+	r    *http.Request // the request that carries this context
+	s    atomic.Pointer[Session]
 	http *store.HTTP // for cookie-backed stores
+}
+
+// session returns the request's Session, allocating it on first use, so
+// that requests that never touch their session do not pay for one.
+func (c *sessionContext) session() *Session {
+	if s := c.s.Load(); s != nil {
+		return s
+	}
+	s := &Session{m: c.m, r: c.r}
+	if c.s.CompareAndSwap(nil, s) {
+		return s
+	}
+	return c.s.Load()
 }
 
 func (c *sessionContext) Value(key any) any {
 	switch k := key.(type) {
 	case *contextKey:
-		if k == c.s.m.ctxKey {
-			return c.s
+		if k == c.m.ctxKey {
+			return c.session()
 		}
 	case lastSessionKey:
-		return c.s
+		return c.session()
 	case store.HTTPKey:
 		return c.http
 	}
@@ -75,7 +92,7 @@ func (c *sessionContext) Value(key any) any {
 // sessionWriter commits the session before the first byte goes out.
 type sessionWriter struct {
 	w      http.ResponseWriter
-	s      *Session
+	ctx    *sessionContext
 	done   bool // commit attempted
 	failed bool // commit failed: the error response was written, drop the rest
 }
@@ -86,7 +103,10 @@ func (sw *sessionWriter) before() {
 		return
 	}
 	sw.done = true
-	s := sw.s
+	s := sw.ctx.s.Load()
+	if s == nil {
+		return // never touched
+	}
 	err := s.commit(sw.w)
 	if s.loaded {
 		sw.w.Header().Add("Vary", "Cookie")
@@ -109,8 +129,20 @@ var responseHeaders = []string{"Set-Cookie", "Content-Type", "Content-Length", "
 	"Content-Disposition", "Content-Language", "Content-Range", "Location", "ETag", "Last-Modified",
 	"Cache-Control", "Expires", "Refresh", "Link", "Trailer"}
 
-// finish runs after the handler returned.
-func (sw *sessionWriter) finish() { sw.before() }
+// finish runs after the handler returned. A session changed after the
+// response began is committed then, if that needs no new cookie.
+func (sw *sessionWriter) finish() {
+	if !sw.done {
+		sw.before()
+		return
+	}
+	if s := sw.ctx.s.Load(); s != nil && !sw.failed {
+		if err := s.lateCommit(); err != nil {
+			s.m.log.LogAttrs(s.r.Context(), slog.LevelError, "sesame: session changed after the response began",
+				slog.String("path", s.r.URL.Path), slog.String("error", err.Error()))
+		}
+	}
+}
 
 func (sw *sessionWriter) Header() http.Header { return sw.w.Header() }
 

@@ -568,7 +568,55 @@ func (s *Session) commit(w http.ResponseWriter) error {
 	}
 	s.committed = true
 	s.commitErr = s.commitLocked(w)
+	if s.commitErr == nil {
+		s.resetChange()
+	}
 	return s.commitErr
+}
+
+// errLateChange is reported when a session changed after the response began
+// in a way that needs a new cookie, which can no longer be sent.
+var errLateChange = errors.New("sesame: the change needs a new session cookie, which can no longer be sent; change the session before writing the response")
+
+// lateCommit commits what changed after commit ran (a handler that wrote its
+// response, then put a value). A stored session's change set is applied as
+// usual; a change that needs a new cookie (a new session, Regenerate,
+// Destroy) cannot be, and is reported.
+func (s *Session) lateCommit() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.committed || s.commitErr != nil || !s.dirty {
+		return nil
+	}
+	if !s.stored || s.regenerate || s.destroyKey != "" {
+		return errLateChange
+	}
+	err := s.commitLocked(headerSink{})
+	if err == nil {
+		s.resetChange()
+	}
+	return err
+}
+
+// headerSink is a ResponseWriter for a commit after the response began:
+// whatever headers it gets are dropped.
+type headerSink struct{}
+
+func (headerSink) Header() http.Header         { return http.Header{} }
+func (headerSink) Write(b []byte) (int, error) { return len(b), nil }
+func (headerSink) WriteHeader(int)             {}
+
+// resetChange empties the change set after a successful commit, folding
+// what was committed into the loaded record. s.mu is held.
+func (s *Session) resetChange() {
+	if s.user != nil {
+		s.rec.UserID, s.rec.IP, s.rec.UserAgent = s.user.id, s.user.ip, s.user.ua
+	}
+	if s.loaded && s.dirty {
+		s.rec.LastSeen = s.m.now()
+	}
+	s.clear, s.set, s.del, s.incr, s.user = false, nil, nil, nil, nil
+	s.flashOut, s.dirty, s.regenerate, s.destroyKey = nil, false, false, ""
 }
 
 // commitLocked does the work of commit. s.mu is held.

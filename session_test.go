@@ -1018,3 +1018,33 @@ func TestTooLargeSessionIsRefusedAndKept(t *testing.T) {
 		t.Errorf("stored session lost after an oversized write: k = %q", got)
 	}
 }
+
+func TestChangesAfterTheResponseBegan(t *testing.T) {
+	var logs strings.Builder
+	app := newTestApp(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	app.srv.Config.Handler = app.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := From(r)
+		switch r.URL.Path {
+		case "/start":
+			s.Put("a", "1")
+		case "/late":
+			s.Get("a")
+			io.WriteString(w, "body first")
+			s.Put("late", "kept")
+			s.Increment("n", 1)
+		case "/get":
+			io.WriteString(w, GetOr(s, r.URL.Query().Get("k"), ""))
+		}
+	}))
+	app.get("/start")
+	app.get("/late")
+	if got := app.get("/get?k=late"); got != "kept" {
+		t.Errorf("a put after the body began was lost: late = %q", got)
+	}
+	// A brand-new session cannot get its cookie after the body began.
+	fresh := app.newClient()
+	app.do(fresh, "GET", "/late")
+	if !strings.Contains(logs.String(), "after the response began") {
+		t.Errorf("a lost late change was not logged; logs:\n%s", logs.String())
+	}
+}

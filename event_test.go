@@ -87,6 +87,13 @@ func (s *switchStore) Load(ctx context.Context, key string) (store.Record, bool,
 	return s.Store.Load(ctx, key)
 }
 
+func (s *switchStore) LoadShared(ctx context.Context, key string) (store.Record, bool, error) {
+	if s.fail.Load() {
+		return store.Record{}, false, fmt.Errorf("%w: %w", store.ErrUnavailable, errDown)
+	}
+	return s.Store.LoadShared(ctx, key)
+}
+
 // logApp is a test app whose manager logs JSON at level to a buffer, flags
 // anomalies by the X-Test-IP header, and records its events.
 func logApp(t *testing.T, level slog.Level) (*testApp, *logBuffer, *eventRecorder, *switchStore) {

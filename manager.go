@@ -121,7 +121,8 @@ type CookieConfig struct {
 // one app.
 type Manager struct {
 	store        store.Store
-	local        bool // the store's calls never block (store.Local)
+	local        bool               // the store's calls never block (store.Local)
+	shared       store.SharedLoader // the store can load without copying
 	cookieName   string
 	cookie       cookies.Options
 	tokenHeader  string
@@ -164,6 +165,7 @@ func New(cfg Config) (*Manager, error) {
 	if l, ok := m.store.(store.Local); ok {
 		m.local = l.Local()
 	}
+	m.shared, _ = m.store.(store.SharedLoader)
 	if m.idle == 0 {
 		m.idle = DefaultIdleTimeout
 	}

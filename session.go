@@ -45,14 +45,18 @@ type Session struct {
 	stored bool         // a live record exists under key
 	rec    store.Record // the loaded record's metadata (and values)
 	values map[string][]byte
+	shared bool // values is the store's map (store.SharedLoader): copy on write
 
 	// The change set.
 	clear bool
 	set   map[string][]byte
 	del   map[string]struct{}
 	incr  map[string]int64
-	user  *userChange
-	dirty bool
+	// applied holds increments already committed but not folded into
+	// values (raw adds them), so a commit costs no copy of the values.
+	applied map[string]int64
+	user    *userChange
+	dirty   bool
 
 	regenerate bool
 	staleID    bool   // the request carried an ID that loads nothing
@@ -136,10 +140,12 @@ func (s *Session) load() {
 		return
 	}
 	s.values = s.rec.Values
+	s.shared = m.shared != nil // the store's own map: copy before changing it
 	if s.values == nil {
-		s.values = map[string][]byte{}
+		s.values, s.shared = map[string][]byte{}, false
 	}
 	if raw, ok := s.values[flashKey]; ok {
+		s.own()
 		delete(s.values, flashKey)
 		if t, ok := m.store.(store.Taker); ok {
 			// Consume the flash atomically: of two racing requests only one
@@ -289,7 +295,9 @@ func (s *Session) Put(key string, value any) {
 
 // putRaw records key = b (JSON) in the view and the change set. s.mu is held.
 func (s *Session) putRaw(key string, b []byte) {
+	s.own()
 	s.values[key] = b
+	delete(s.applied, key)
 	if s.set == nil {
 		s.set = make(map[string][]byte)
 	}
@@ -298,9 +306,19 @@ func (s *Session) putRaw(key string, b []byte) {
 	s.dirty = true
 }
 
+// own makes s.values the session's own map before its first change, when it
+// is still the store's (copy on write). s.mu is held.
+func (s *Session) own() {
+	if s.shared {
+		s.values, s.shared = maps.Clone(s.values), false
+	}
+}
+
 // deleteKey records the removal of key. s.mu is held.
 func (s *Session) deleteKey(key string) {
+	s.own()
 	delete(s.values, key)
+	delete(s.applied, key)
 	delete(s.set, key)
 	delete(s.incr, key)
 	if s.del == nil {
@@ -314,6 +332,13 @@ func (s *Session) deleteKey(key string) {
 func (s *Session) raw(key string) ([]byte, bool) {
 	s.load()
 	b, ok := s.values[key]
+	d, pending := s.incr[key]
+	a, applied := s.applied[key]
+	if pending || applied {
+		if n, err := store.AddInt(b, d+a); err == nil {
+			return appendInt(nil, n), true
+		}
+	}
 	return b, ok
 }
 
@@ -368,19 +393,22 @@ func (s *Session) Increment(key string, by int64) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	n, err := store.AddInt(s.values[key], by)
+	cur, _ := s.raw(key) // includes this request's earlier increments
+	n, err := store.AddInt(cur, by)
 	if err != nil {
 		return 0, fmt.Errorf("%w: key %q", ErrNotNumber, key)
 	}
-	s.values[key] = appendInt(nil, n)
 	if _, isSet := s.set[key]; isSet {
-		s.set[key] = s.values[key]
-	} else {
-		if s.incr == nil {
-			s.incr = make(map[string]int64)
-		}
-		s.incr[key] += by
+		// Put earlier in this request: the new value replaces it.
+		s.putRaw(key, appendInt(nil, n))
+		return n, nil
 	}
+	// Pending increments stay out of s.values (raw adds them), so a
+	// counter costs no copy of the loaded values.
+	if s.incr == nil {
+		s.incr = make(map[string]int64, 1)
+	}
+	s.incr[key] = s.incr[key] + by // cannot overflow: cur + by did not
 	s.dirty = true
 	return n, nil
 }
@@ -431,7 +459,17 @@ func (s *Session) Size() int {
 
 func (s *Session) valuesLocked() map[string][]byte {
 	s.load()
-	return s.values
+	if len(s.incr) == 0 && len(s.applied) == 0 {
+		return s.values
+	}
+	view := maps.Clone(s.values)
+	for k := range s.incr {
+		view[k], _ = s.raw(k)
+	}
+	for k := range s.applied {
+		view[k], _ = s.raw(k)
+	}
+	return view
 }
 
 // Clear removes every value (keys reserved by sesame, such as the CSRF token,
@@ -446,7 +484,7 @@ func (s *Session) Clear() {
 			kept[k] = v
 		}
 	}
-	s.values = map[string][]byte{}
+	s.values, s.shared, s.applied = map[string][]byte{}, false, nil
 	s.clear = true
 	s.set, s.del, s.incr = nil, nil, nil
 	s.dirty = true
@@ -544,7 +582,7 @@ func (s *Session) destroyLocked() {
 	}
 	s.stored, s.id, s.key = false, "", ""
 	s.rec = store.Record{}
-	s.values = map[string][]byte{}
+	s.values, s.shared, s.applied = map[string][]byte{}, false, nil
 	s.clear, s.set, s.del, s.incr, s.user = false, nil, nil, nil, nil
 	s.regenerate = false
 	s.flashOut = nil
@@ -555,7 +593,7 @@ func (s *Session) destroyLocked() {
 // hasData reports whether the session holds anything worth storing. s.mu is
 // held.
 func (s *Session) hasData() bool {
-	return len(s.values) > 0 || len(s.flashOut) > 0 || (s.user != nil && s.user.id != "")
+	return len(s.values) > 0 || len(s.incr) > 0 || len(s.flashOut) > 0 || (s.user != nil && s.user.id != "")
 }
 
 // commit writes the change set to the store and the cookie to w's header.
@@ -609,6 +647,15 @@ func (headerSink) WriteHeader(int)             {}
 // resetChange empties the change set after a successful commit, folding
 // what was committed into the loaded record. s.mu is held.
 func (s *Session) resetChange() {
+	// Committed increments stay beside the values (raw adds them), so
+	// that a commit costs no copy of the loaded values either.
+	if s.applied == nil {
+		s.applied = s.incr
+	} else {
+		for k, d := range s.incr {
+			s.applied[k] += d
+		}
+	}
 	if s.user != nil {
 		s.rec.UserID, s.rec.IP, s.rec.UserAgent = s.user.id, s.user.ip, s.user.ua
 	}
@@ -639,6 +686,15 @@ func (s *Session) commitLocked(w http.ResponseWriter) error {
 	}
 	m := s.m
 	now := m.now()
+	if len(s.applied) > 0 && (!s.stored || s.regenerate) {
+		// A create writes the values whole: fold in what was committed.
+		for k := range s.applied {
+			v, _ := s.raw(k)
+			s.own()
+			s.values[k] = v
+		}
+		s.applied = nil
+	}
 	// The common cases need no store call: a read of a session whose touch
 	// is not due, a request that only looked at an empty new session.
 	if s.destroyKey == "" && !s.regenerate {
@@ -686,6 +742,7 @@ func (s *Session) commitLocked(w http.ResponseWriter) error {
 		c := store.Change{
 			Create:  true,
 			Set:     maps.Clone(s.values),
+			Incr:    s.incr,
 			Now:     now,
 			Created: created,
 			Expires: m.expiry(created, now),
@@ -740,6 +797,7 @@ func (s *Session) commitRegenerate(ctx context.Context, w http.ResponseWriter, n
 		c := store.Change{
 			Create:  true,
 			Set:     maps.Clone(s.values),
+			Incr:    s.incr,
 			Now:     now,
 			Created: s.rec.Created,
 			Expires: m.expiry(s.rec.Created, now),
@@ -820,7 +878,7 @@ func (s *Session) reload() error {
 		s.flashIn = nil
 	}
 	s.loaded, s.err = false, nil
-	s.id, s.key, s.stored, s.rec, s.values = "", "", false, store.Record{}, nil
+	s.id, s.key, s.stored, s.rec, s.values, s.applied = "", "", false, store.Record{}, nil, nil
 	s.del, s.dirty, s.staleID, s.anomaly = nil, false, false, ""
 	return nil
 }

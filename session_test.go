@@ -1048,3 +1048,146 @@ func TestChangesAfterTheResponseBegan(t *testing.T) {
 		t.Errorf("a lost late change was not logged; logs:\n%s", logs.String())
 	}
 }
+
+func TestCopyOnWriteNeverChangesTheStoresRecord(t *testing.T) {
+	ms := memstore.New()
+	m, _ := New(Config{Store: ms, Logger: discardLogger()})
+	var key string
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := From(r)
+		switch r.URL.Path {
+		case "/seed":
+			s.Put("a", 1)
+			s.Put("b", 2)
+		case "/mutate":
+			key = s.Hash()
+			s.Put("a", 100)
+			s.Forget("b")
+			s.Increment("c", 5)
+			// The change is not committed yet: the store must still hold
+			// the old values, untouched by the session's writes.
+			rec, _, _ := ms.LoadShared(r.Context(), key)
+			if string(rec.Values["a"]) != "1" || string(rec.Values["b"]) != "2" || rec.Values["c"] != nil {
+				t.Errorf("the session changed the store's record in place: %q", rec.Values)
+			}
+			panic(http.ErrAbortHandler) // abandon the request: nothing is committed
+		}
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://example.com/seed", nil))
+	req := httptest.NewRequest("GET", "https://example.com/mutate", nil)
+	req.AddCookie(rec.Result().Cookies()[0])
+	func() {
+		defer func() { recover() }()
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}()
+	got, ok, _ := ms.Load(context.Background(), key)
+	if !ok || string(got.Values["a"]) != "1" || string(got.Values["b"]) != "2" || len(got.Values) != 2 {
+		t.Errorf("after an abandoned request the store holds %q, want a=1 b=2", got.Values)
+	}
+}
+
+func TestIncrementSequences(t *testing.T) {
+	tests := []struct {
+		name     string
+		seed     map[string]any // stored before
+		ops      func(s *Session)
+		wantNow  map[string]any // seen in the same request (All)
+		wantNext map[string]any // seen by the next request
+	}{
+		{"increment a stored counter twice", map[string]any{"n": 5},
+			func(s *Session) { s.Increment("n", 1); s.Increment("n", 2) },
+			map[string]any{"n": int64(8)}, map[string]any{"n": int64(8)}},
+		{"put then increment", nil,
+			func(s *Session) { s.Put("n", 10); s.Increment("n", 1) },
+			map[string]any{"n": int64(11)}, map[string]any{"n": int64(11)}},
+		{"increment then put", map[string]any{"n": 5},
+			func(s *Session) { s.Increment("n", 1); s.Put("n", 1) },
+			map[string]any{"n": int64(1)}, map[string]any{"n": int64(1)}},
+		{"increment then forget", map[string]any{"n": 5, "k": "v"},
+			func(s *Session) { s.Increment("n", 1); s.Forget("n") },
+			map[string]any{"k": "v"}, map[string]any{"k": "v"}},
+		{"increment a new session's counter", nil,
+			func(s *Session) { s.Increment("n", 3) },
+			map[string]any{"n": int64(3)}, map[string]any{"n": int64(3)}},
+		{"decrement below zero", map[string]any{"n": 1},
+			func(s *Session) { s.Decrement("n", 3) },
+			map[string]any{"n": int64(-2)}, map[string]any{"n": int64(-2)}},
+		{"increment then clear", map[string]any{"n": 1},
+			func(s *Session) { s.Increment("n", 3); s.Clear() },
+			map[string]any{}, map[string]any{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _ := New(Config{Logger: discardLogger()})
+			var now, next map[string]any
+			step := 0
+			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := From(r)
+				switch step {
+				case 0:
+					s.Put("seeded", true)
+					for k, v := range tt.seed {
+						s.Put(k, v)
+					}
+				case 1:
+					tt.ops(s)
+					now = s.All()
+				case 2:
+					next = s.All()
+				}
+			}))
+			var cookie *http.Cookie
+			for step = 0; step < 3; step++ {
+				r := httptest.NewRequest("GET", "https://example.com/", nil)
+				if cookie != nil {
+					r.AddCookie(cookie)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				if cs := rec.Result().Cookies(); len(cs) > 0 {
+					cookie = cs[0]
+				}
+			}
+			delete(now, "seeded")
+			delete(next, "seeded")
+			if fmt.Sprint(now) != fmt.Sprint(tt.wantNow) {
+				t.Errorf("in the request: %v, want %v", now, tt.wantNow)
+			}
+			if fmt.Sprint(next) != fmt.Sprint(tt.wantNext) {
+				t.Errorf("next request: %v, want %v", next, tt.wantNext)
+			}
+		})
+	}
+}
+
+func TestIncrementsAfterTheResponseBeganAreKept(t *testing.T) {
+	m, _ := New(Config{Logger: discardLogger()})
+	var got int64
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := From(r)
+		if r.URL.Path == "/seed" {
+			s.Put("n", 1)
+			return
+		}
+		if r.URL.Path == "/read" {
+			got = GetOr(s, "n", int64(0))
+			return
+		}
+		s.Increment("n", 1) // committed at the first write
+		io.WriteString(w, "body")
+		s.Increment("n", 10) // committed after the handler returns
+		got = GetOr(s, "n", int64(0))
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://example.com/seed", nil))
+	cookie := rec.Result().Cookies()[0]
+	for _, p := range []string{"/late", "/read"} {
+		r := httptest.NewRequest("GET", "https://example.com"+p, nil)
+		r.AddCookie(cookie)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != 12 {
+			t.Errorf("%s sees n = %d, want 12", p, got)
+		}
+	}
+}

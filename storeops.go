@@ -68,7 +68,14 @@ func (m *Manager) storeLoad(ctx context.Context, key, path string) (store.Record
 	ctx, cancel := m.callContext(ctx)
 	defer cancel()
 	start := m.now()
-	rec, ok, err := m.store.Load(ctx, key)
+	var rec store.Record
+	var ok bool
+	var err error
+	if m.shared != nil {
+		rec, ok, err = m.shared.LoadShared(ctx, key)
+	} else {
+		rec, ok, err = m.store.Load(ctx, key)
+	}
 	var values map[string][]byte
 	if ok {
 		values = rec.Values

@@ -51,6 +51,16 @@ func (c *countingStore) Delete(ctx context.Context, key string) error {
 	return c.inner.Delete(ctx, key)
 }
 
+// LoadShared forwards store.SharedLoader (memstore's copy-free load), and
+// falls back to Load, whose copy is just as safe to share.
+func (c *countingStore) LoadShared(ctx context.Context, key string) (store.Record, bool, error) {
+	if sl, ok := c.inner.(store.SharedLoader); ok {
+		c.calls.Add(1)
+		return sl.LoadShared(ctx, key)
+	}
+	return c.Load(ctx, key)
+}
+
 // Local answers for the wrapped store: the manager skips per-call deadline
 // timers for local stores (memstore).
 func (c *countingStore) Local() bool {

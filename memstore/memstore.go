@@ -77,12 +77,13 @@ type Store struct {
 }
 
 var (
-	_ store.Store     = (*Store)(nil)
-	_ store.Pruner    = (*Store)(nil)
-	_ store.Lister    = (*Store)(nil)
-	_ store.UserIndex = (*Store)(nil)
-	_ store.Renamer   = (*Store)(nil)
-	_ store.Locker    = (*Store)(nil)
+	_ store.Store        = (*Store)(nil)
+	_ store.Pruner       = (*Store)(nil)
+	_ store.Lister       = (*Store)(nil)
+	_ store.UserIndex    = (*Store)(nil)
+	_ store.Renamer      = (*Store)(nil)
+	_ store.Locker       = (*Store)(nil)
+	_ store.SharedLoader = (*Store)(nil)
 )
 
 // New returns a store with the default bounds. It starts no goroutine; see
@@ -169,6 +170,17 @@ func check(ctx context.Context, op string, keys ...string) error {
 // Load returns the live record under key, following [store.Store.Load]. The
 // record's values are a copy.
 func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error) {
+	rec, ok, err := s.LoadShared(ctx, key)
+	if ok {
+		rec.Values = cloneValues(rec.Values)
+	}
+	return rec, ok, err
+}
+
+// LoadShared is Load without the copy of the values, following
+// [store.SharedLoader]: the caller must not modify them. sesame's sessions
+// use it and copy on their first change.
+func (s *Store) LoadShared(ctx context.Context, key string) (store.Record, bool, error) {
 	if err := check(ctx, "load", key); err != nil {
 		return store.Record{}, false, err
 	}
@@ -184,9 +196,8 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 	if e == nil || !rec.Expires.After(now) {
 		return store.Record{}, false, nil
 	}
-	// A stored values map and its slices are never modified, so they can
-	// be copied outside the lock.
-	rec.Values = cloneValues(rec.Values)
+	// A stored values map and its slices are never modified (changes
+	// replace the map), so they can be shared, or copied outside the lock.
 	return rec, true, nil
 }
 

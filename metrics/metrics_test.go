@@ -108,6 +108,14 @@ func (s *switchStore) Load(ctx context.Context, key string) (store.Record, bool,
 	return s.Store.Load(ctx, key)
 }
 
+// LoadShared is what sesame calls on a memstore; it fails like Load.
+func (s *switchStore) LoadShared(ctx context.Context, key string) (store.Record, bool, error) {
+	if s.fail.Load() {
+		return store.Record{}, false, fmt.Errorf("%w: %w", store.ErrUnavailable, errDown)
+	}
+	return s.Store.LoadShared(ctx, key)
+}
+
 // app is a sesame app instrumented as the package documentation shows.
 type app struct {
 	t        *testing.T

@@ -175,7 +175,16 @@ func (c *Change) Empty() bool {
 // Key returns the store key for a session ID: the lower-case hex SHA-256 of
 // the ID. Stores never see the ID itself.
 func Key(id string) string {
-	sum := sha256.Sum256([]byte(id))
+	var sum [sha256.Size]byte
+	if len(id) <= 64 {
+		// Hash a stack copy: converting a string of over 32 bytes (a
+		// session ID has 43) to []byte would allocate.
+		var b [64]byte
+		n := copy(b[:], id)
+		sum = sha256.Sum256(b[:n])
+	} else {
+		sum = sha256.Sum256([]byte(id))
+	}
 	var buf [2 * sha256.Size]byte
 	hex.Encode(buf[:], sum[:])
 	return string(buf[:])
@@ -277,6 +286,17 @@ type Taker interface {
 	// returns it. ok is false when the record or the field is missing (or
 	// the record expired); nothing changes then.
 	Take(ctx context.Context, key, field string) (value []byte, ok bool, err error)
+}
+
+// SharedLoader is implemented by stores that can return a record without
+// copying its values (memstore). The values of a shared record must never be
+// modified, by the store or the caller: sesame copies them before its first
+// change (copy on write), and a store replaces a record's values map rather
+// than changing it. A decorator that embeds such a store and overrides Load
+// must override LoadShared too, or sesame goes around it.
+type SharedLoader interface {
+	// LoadShared is Load, returning values that the caller must not modify.
+	LoadShared(ctx context.Context, key string) (rec Record, ok bool, err error)
 }
 
 // Local is implemented by stores whose calls never wait on I/O (memstore).

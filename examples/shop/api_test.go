@@ -134,6 +134,14 @@ func (s flakyStore) Load(ctx context.Context, key string) (store.Record, bool, e
 	return s.Store.Load(ctx, key)
 }
 
+// LoadShared is what sesame calls on a memstore; it fails like Load.
+func (s flakyStore) LoadShared(ctx context.Context, key string) (store.Record, bool, error) {
+	if s.down.Load() {
+		return store.Record{}, false, errDown
+	}
+	return s.Store.LoadShared(ctx, key)
+}
+
 func (s flakyStore) Apply(ctx context.Context, key string, c store.Change) error {
 	if s.down.Load() {
 		return errDown

@@ -89,6 +89,13 @@ func (s slowMemstore) Load(ctx context.Context, key string) (store.Record, bool,
 	return rec, ok, err
 }
 
+// LoadShared is what sesame calls on a memstore; it is slow like Load.
+func (s slowMemstore) LoadShared(ctx context.Context, key string) (store.Record, bool, error) {
+	rec, ok, err := s.Store.LoadShared(ctx, key)
+	time.Sleep(s.delay)
+	return rec, ok, err
+}
+
 func (s slowSQLStore) Load(ctx context.Context, key string) (store.Record, bool, error) {
 	rec, ok, err := s.Store.Load(ctx, key)
 	time.Sleep(s.delay) // after reading: concurrent loads all see the same record

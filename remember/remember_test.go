@@ -65,12 +65,12 @@ func cookieValue(t *testing.T, rec *httptest.ResponseRecorder, name string) stri
 
 // auth presents cookie and returns the result and the new cookie value ("" if
 // none was set).
-func (f *fixture) auth(cookie string) (string, bool, error, string, *httptest.ResponseRecorder) {
+func (f *fixture) auth(cookie string) (string, bool, string, *httptest.ResponseRecorder, error) {
 	r := httptest.NewRequest("GET", "https://example.com/", nil)
 	r.AddCookie(&http.Cookie{Name: f.m.name, Value: cookie})
 	rec := httptest.NewRecorder()
 	user, ok, err := f.m.Authenticate(rec, r)
-	return user, ok, err, cookieValue(f.t, rec, f.m.name), rec
+	return user, ok, cookieValue(f.t, rec, f.m.name), rec, err
 }
 
 func TestIssueStoresOnlyTheHash(t *testing.T) {
@@ -105,7 +105,7 @@ func TestIssueStoresOnlyTheHash(t *testing.T) {
 func TestUseRotatesTheToken(t *testing.T) {
 	f := newFixture(t)
 	c1 := f.issue("alice")
-	user, ok, err, c2, _ := f.auth(c1)
+	user, ok, c2, _, err := f.auth(c1)
 	if !ok || err != nil || user != "alice" {
 		t.Fatalf("auth = %q %v %v", user, ok, err)
 	}
@@ -122,17 +122,17 @@ func TestGraceWindowAndTheft(t *testing.T) {
 	stolen := f.issue("alice")
 	other := f.issue("alice") // another device of the same user
 	bob := f.issue("bob")
-	_, _, _, fresh, _ := f.auth(stolen) // the victim uses it: rotated
+	_, _, fresh, _, _ := f.auth(stolen) // the victim uses it: rotated
 
 	// A concurrent request with the old cookie, within the grace window.
 	f.now = f.now.Add(10 * time.Second)
-	if user, ok, err, set, _ := f.auth(stolen); !ok || err != nil || user != "alice" || set != "" {
+	if user, ok, set, _, err := f.auth(stolen); !ok || err != nil || user != "alice" || set != "" {
 		t.Fatalf("old verifier within grace: %q %v %v (new cookie %q), want accepted without rotation", user, ok, err, set)
 	}
 
 	// The thief uses the copy later.
 	f.now = f.now.Add(10 * time.Minute)
-	_, ok, err, _, rec := f.auth(stolen)
+	_, ok, _, rec, err := f.auth(stolen)
 	if ok || !errors.Is(err, ErrTheft) {
 		t.Fatalf("old verifier after grace: ok=%v err=%v, want ErrTheft", ok, err)
 	}
@@ -184,7 +184,7 @@ func TestBadCookies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := f.tokens.lookups.Load()
-			if _, ok, err, _, _ := f.auth(tt.value); ok || err != nil {
+			if _, ok, _, _, err := f.auth(tt.value); ok || err != nil {
 				t.Errorf("got ok=%v err=%v, want rejected without error", ok, err)
 			}
 			if f.tokens.lookups.Load() != before {

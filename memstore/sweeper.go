@@ -1,9 +1,9 @@
 package memstore
 
 import (
-	"context"
-	"sync"
 	"time"
+
+	"github.com/sesamego/sesame/store"
 )
 
 // StartSweeper starts a goroutine that calls [Store.Prune] every interval and
@@ -15,26 +15,5 @@ func (s *Store) StartSweeper(interval time.Duration) (stop func()) {
 	if interval <= 0 {
 		panic("memstore: StartSweeper needs a positive interval")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				_, _ = s.Prune(ctx) // errors only when ctx is done
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			cancel()
-			<-done
-		})
-	}
+	return store.StartPruning(s, interval, nil) // Prune fails only when stopped
 }

@@ -3,8 +3,9 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
+
+	"github.com/sesamego/sesame/store"
 )
 
 // Prune deletes expired records, and expired rows of the lock and token
@@ -45,30 +46,12 @@ func (s *Store) StartPruner(interval time.Duration) (stop func()) {
 	if interval <= 0 {
 		panic("sqlstore: StartPruner with a non-positive interval")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				n, err := s.Prune(ctx)
-				switch {
-				case err != nil && ctx.Err() == nil:
-					s.log().Warn("sqlstore: background prune failed", "table", s.table, "deleted", n, "err", err)
-				case n > 0:
-					s.log().Debug("sqlstore: pruned expired sessions", "table", s.table, "deleted", n)
-				}
-			}
+	return store.StartPruning(s, interval, func(n int, err error) {
+		switch {
+		case err != nil:
+			s.log().Warn("sqlstore: background prune failed", "table", s.table, "deleted", n, "err", err)
+		case n > 0:
+			s.log().Debug("sqlstore: pruned expired sessions", "table", s.table, "deleted", n)
 		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(cancel)
-		<-done
-	}
+	})
 }

@@ -166,32 +166,22 @@ func (b *backend) startPruning(logger *slog.Logger) {
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(pruneInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				pctx, pcancel := context.WithTimeout(ctx, time.Minute)
-				n, err := p.Prune(pctx)
-				pcancel()
-				if err != nil && ctx.Err() == nil {
-					logger.Error("shop: pruning expired sessions", "error", err)
-				} else if n > 0 {
-					logger.Debug("shop: pruned expired sessions", "count", n)
-				}
-			}
+	b.stopPrune = store.StartPruning(boundedPruner{p}, pruneInterval, func(n int, err error) {
+		if err != nil {
+			logger.Error("shop: pruning expired sessions", "error", err)
+		} else if n > 0 {
+			logger.Debug("shop: pruned expired sessions", "count", n)
 		}
-	}()
-	b.stopPrune = func() {
-		cancel()
-		<-done
-	}
+	})
+}
+
+// boundedPruner gives each prune a minute at most.
+type boundedPruner struct{ p store.Pruner }
+
+func (b boundedPruner) Prune(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return b.p.Prune(ctx)
 }
 
 // close stops pruning and closes the store when it has a Close method. It

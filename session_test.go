@@ -65,7 +65,7 @@ func (c *countingStore) Take(ctx context.Context, key, field string) ([]byte, bo
 	if !ok {
 		panic("test store has no Taker")
 	}
-	return t.Take(ctx, key, field)
+	return t.Take(ctx, key, field, "")
 }
 
 func (c *countingStore) calls() int64 { return c.loads.Load() + c.applies.Load() + c.deletes.Load() }

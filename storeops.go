@@ -112,7 +112,7 @@ func (m *Manager) storeTake(ctx context.Context, t store.Taker, key, field strin
 	ctx, cancel := m.callContext(ctx)
 	defer cancel()
 	start := m.now()
-	v, ok, err := t.Take(ctx, key, field)
+	v, ok, err := t.Take(ctx, key, field, store.NewChangeID())
 	m.observe(ctx, "take", key, "", start, err)
 	return v, ok, m.storeErr("take", err)
 }

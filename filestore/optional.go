@@ -371,7 +371,7 @@ func (s *Store) Unlock(ctx context.Context, key, token string) error {
 // following [store.Taker]: under the subdirectory's lock it reads the record,
 // and rewrites it without the field, so of two concurrent calls, in any
 // processes, only one gets the value. It leaves LastSeen and Expires alone.
-func (s *Store) Take(ctx context.Context, key, field string) ([]byte, bool, error) {
+func (s *Store) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
 	if err := check(ctx, "take", key); err != nil {
 		return nil, false, err
 	}

@@ -19,7 +19,7 @@ func (s *Store) Local() bool { return true }
 
 // Take removes field from the live record under key and returns its value,
 // following [store.Taker]: of two concurrent calls only one gets it.
-func (s *Store) Take(ctx context.Context, key, field string) ([]byte, bool, error) {
+func (s *Store) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
 	if err := check(ctx, "take", key); err != nil {
 		return nil, false, err
 	}

@@ -108,14 +108,14 @@ func TestTake(t *testing.T) {
 		ctx := context.Background()
 		big := []byte(`"` + strings.Repeat("flash ", 1000) + `"`)
 		key := mustCreate(t, s, store.Change{Set: map[string][]byte{"flash": []byte(`"hi"`), "big": big, "keep": []byte("1")}})
-		v, ok, err := s.Take(ctx, key, "flash")
+		v, ok, err := s.Take(ctx, key, "flash", "")
 		if string(v) != `"hi"` || !ok || err != nil {
 			t.Errorf("Take = %q, %v, %v", v, ok, err)
 		}
-		if v, ok, err := s.Take(ctx, key, "flash"); ok || err != nil || v != nil {
+		if v, ok, err := s.Take(ctx, key, "flash", ""); ok || err != nil || v != nil {
 			t.Errorf("second Take = %q, %v, %v; want nothing", v, ok, err)
 		}
-		if v, ok, _ := s.Take(ctx, key, "big"); !ok || string(v) != string(big) {
+		if v, ok, _ := s.Take(ctx, key, "big", ""); !ok || string(v) != string(big) {
 			t.Errorf("Take of a compressed value = %d bytes, %v", len(v), ok)
 		}
 		if rec := mustLoad(t, s, key); !equalValues(rec.Values, values("keep", "1")) {
@@ -124,12 +124,12 @@ func TestTake(t *testing.T) {
 		if n, _ := s.client.HGet(ctx, s.recordKey(key), fieldSize).Int(); n != len("keep")+1 {
 			t.Errorf("_n = %d after Take, want %d", n, len("keep")+1)
 		}
-		if _, ok, err := s.Take(ctx, newKey(), "x"); ok || err != nil {
+		if _, ok, err := s.Take(ctx, newKey(), "x", ""); ok || err != nil {
 			t.Errorf("Take on a missing record = %v, %v", ok, err)
 		}
 		later := *s
 		shift(&later, 2*time.Hour)
-		if _, ok, _ := later.Take(ctx, key, "keep"); ok {
+		if _, ok, _ := later.Take(ctx, key, "keep", ""); ok {
 			t.Error("Take on an expired record took")
 		}
 
@@ -140,7 +140,7 @@ func TestTake(t *testing.T) {
 		wins := 0
 		for range 20 {
 			wg.Go(func() {
-				if _, ok, err := s.Take(ctx, key, "once"); ok && err == nil {
+				if _, ok, err := s.Take(ctx, key, "once", ""); ok && err == nil {
 					mu.Lock()
 					wins++
 					mu.Unlock()
@@ -239,7 +239,7 @@ func TestUnavailable(t *testing.T) {
 		"DeleteUserSessions": func() error { _, err := s.DeleteUserSessions(ctx, "u", ""); return err },
 		"Rename":             func() error { return s.Rename(ctx, key, newKey(), store.Change{}) },
 		"TryLock":            func() error { _, err := s.TryLock(ctx, key, "t", time.Second); return err },
-		"Take":               func() error { _, _, err := s.Take(ctx, key, "f"); return err },
+		"Take":               func() error { _, _, err := s.Take(ctx, key, "f", ""); return err },
 		"List":               func() error { return s.List(ctx, func(store.Entry) error { return nil }) },
 		"Prune":              func() error { _, err := s.Prune(ctx); return err },
 		"CreateToken":        func() error { return s.CreateToken(ctx, newToken("u", time.Hour)) },

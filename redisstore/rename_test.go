@@ -152,7 +152,7 @@ func TestMovingRecordIsInvisible(t *testing.T) {
 	if err := s.Apply(ctx, key, store.Change{Set: values("b", "1")}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Apply: err = %v, want ErrNotFound", err)
 	}
-	if v, ok, err := s.Take(ctx, key, "a"); ok || err != nil {
+	if v, ok, err := s.Take(ctx, key, "a", ""); ok || err != nil {
 		t.Errorf("Take = %q, %v, %v; want nothing", v, ok, err)
 	}
 	if got, _ := s.UserSessions(ctx, "heidi"); len(got) != 0 {

@@ -458,7 +458,7 @@ func ttl(exp, now time.Time) string {
 
 // Take implements [store.Taker]: one script reads the value and removes it
 // from the live record, so of two racing requests only one gets it.
-func (s *Store) Take(ctx context.Context, key, field string) ([]byte, bool, error) {
+func (s *Store) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
 	if !store.ValidKey(key) {
 		return nil, false, fmt.Errorf("redisstore: take: %w", store.ErrMalformedKey)
 	}

@@ -503,7 +503,7 @@ func TestCancelledContext(t *testing.T) {
 	errList := s.List(ctx, func(store.Entry) error { return nil })
 	_, errPrune := s.Prune(ctx)
 	errToken := s.CreateToken(ctx, newToken("u", time.Hour))
-	_, _, errTake := s.Take(ctx, key, "a")
+	_, _, errTake := s.Take(ctx, key, "a", "")
 	errRename := s.Rename(ctx, key, newKey(), store.Change{})
 	for i, err := range []error{errLoad, errApply, errDelete, errUsers, errList, errPrune, errToken, errTake, errRename} {
 		if !errors.Is(err, context.Canceled) {

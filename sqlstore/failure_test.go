@@ -50,7 +50,7 @@ func TestClosedDatabaseGivesUnavailable(t *testing.T) {
 		checkUnavailable(t, "List", s.List(ctx, func(store.Entry) error { return nil }))
 		_, err = s.TryLock(ctx, k, "t", time.Minute)
 		checkUnavailable(t, "TryLock", err)
-		_, _, err = s.Take(ctx, k, "a")
+		_, _, err = s.Take(ctx, k, "a", "")
 		checkUnavailable(t, "Take", err)
 		checkUnavailable(t, "Rename", s.Rename(ctx, k, key("new"), store.Change{}))
 	})
@@ -278,7 +278,7 @@ func TestFailedWriteRollsBack(t *testing.T) {
 		for i := range 3 {
 			err := s.Apply(ctxT(t), k, big)
 			checkUnavailable(t, fmt.Sprintf("refused write %d", i), err)
-			if _, _, err := s.Take(ctxT(t), k, "a"); err != nil {
+			if _, _, err := s.Take(ctxT(t), k, "a", ""); err != nil {
 				// Take writes a smaller record: allowed.
 				t.Fatalf("Take after a refused write: %v", err)
 			}

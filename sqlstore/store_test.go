@@ -371,7 +371,7 @@ func TestTake(t *testing.T) {
 		k := key("take")
 		create(t, s, c, k, map[string]string{"_flash": `{"notice":"hi"}`, "a": "1"})
 		before := mustLoad(t, s, k)
-		v, ok, err := s.Take(ctxT(t), k, "_flash")
+		v, ok, err := s.Take(ctxT(t), k, "_flash", "")
 		if err != nil || !ok || string(v) != `{"notice":"hi"}` {
 			t.Fatalf("Take: got %q, %v, %v, want the flash", v, ok, err)
 		}
@@ -383,11 +383,11 @@ func TestTake(t *testing.T) {
 			t.Errorf("Take changed the times")
 		}
 		for name, kk := range map[string]string{"a missing field": k, "a missing record": key("none")} {
-			if v, ok, err := s.Take(ctxT(t), kk, "_flash"); ok || err != nil || v != nil {
+			if v, ok, err := s.Take(ctxT(t), kk, "_flash", ""); ok || err != nil || v != nil {
 				t.Errorf("%s: got %q, %v, %v, want nil, false, nil", name, v, ok, err)
 			}
 		}
-		if _, _, err := s.Take(ctxT(t), "bad", "x"); !errors.Is(err, store.ErrMalformedKey) {
+		if _, _, err := s.Take(ctxT(t), "bad", "x", ""); !errors.Is(err, store.ErrMalformedKey) {
 			t.Errorf("malformed key: got %v, want ErrMalformedKey", err)
 		}
 
@@ -398,7 +398,7 @@ func TestTake(t *testing.T) {
 		got := 0
 		for range 20 {
 			wg.Go(func() {
-				_, ok, err := s.Take(ctxT(t), k, "_flash")
+				_, ok, err := s.Take(ctxT(t), k, "_flash", "")
 				if err != nil {
 					t.Errorf("Take: %v", err)
 				}

@@ -16,7 +16,7 @@ var errNoField = errors.New("sqlstore: no such field")
 // callers only one gets the value. ok is false, and nothing changes, when
 // the record or the field is missing. The record's times are left as they
 // are. See [store.Taker].
-func (s *Store) Take(ctx context.Context, key, field string) ([]byte, bool, error) {
+func (s *Store) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
 	if !store.ValidKey(key) {
 		return nil, false, fmt.Errorf("sqlstore: take: %w", store.ErrMalformedKey)
 	}

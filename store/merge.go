@@ -15,8 +15,8 @@ import (
 // replace a live one. c.Now, when set, is only the time written to LastSeen
 // (and Created on create). Merge never
 // modifies cur or its Values: it returns a new record (sharing unchanged value
-// slices with cur), or an error wrapping ErrNotFound, ErrExists or
-// ErrNotNumber.
+// slices with cur), or an error wrapping ErrNotFound, ErrExists,
+// ErrNotNumber or ErrNotList.
 //
 // Stores that keep records as Go values or blobs (memory, file, SQL) call Merge
 // inside their own atomic section.
@@ -59,6 +59,13 @@ func Merge(cur Record, ok bool, c Change, now time.Time) (Record, error) {
 			return Record{}, fmt.Errorf("%w: key %q", err, k)
 		}
 		rec.Values[k] = strconv.AppendInt(nil, n, 10)
+	}
+	for k, a := range c.Push {
+		v, err := AppendJSON(rec.Values[k], a.Values, a.Keep)
+		if err != nil {
+			return Record{}, fmt.Errorf("%w: key %q", err, k)
+		}
+		rec.Values[k] = v
 	}
 	rec.LastSeen = now
 	if !c.Expires.IsZero() {

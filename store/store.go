@@ -27,9 +27,12 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -64,7 +67,32 @@ var (
 	// database). sesame turns it into a 503-class response. Stores wrap the
 	// driver's error with it so that both are visible to errors.Is.
 	ErrUnavailable = errors.New("store: unavailable")
+
+	// ErrOutcomeUnknown is returned by a call that changes a record (Apply,
+	// Rename, Take, TryLock) when the store could not find out whether the
+	// change took effect: the request reached the server, no answer came
+	// back, and asking again failed until the context ended. It wraps
+	// ErrUnavailable. A store never returns it for a change it knows was
+	// applied (that is a success) or knows was not (that is ErrUnavailable).
+	ErrOutcomeUnknown = fmt.Errorf("store: outcome unknown: %w", ErrUnavailable)
+
+	// ErrNotList is returned by [Store.Apply] when a change appends to a
+	// value ([Change.Push]) that is stored but is not a JSON array. Nothing
+	// of the change is applied.
+	ErrNotList = errors.New("store: value is not a list")
+
+	// ErrInvalid is returned when a change carries input no store accepts: a
+	// field name or user ID outside the limits of [CheckField] and
+	// [CheckUserID]. It is the caller's mistake, not a failure of the store,
+	// and nothing is written.
+	ErrInvalid = errors.New("store: invalid input")
 )
+
+// RetryWindow is how long a store that can receive a change twice keeps the
+// identity of a change it applied ([Change.ID]), at least. A retry of the same
+// change within the window is recognised and not applied again. sesame bounds
+// every store call by its StoreTimeout (5 s by default), far inside it.
+const RetryWindow = time.Minute
 
 // Store persists session records. Implementations must be safe for concurrent
 // use by many goroutines (and, for shared stores, many processes).
@@ -125,9 +153,21 @@ type Record struct {
 // changes nothing and is a valid update (Apply then only checks that the
 // record exists).
 //
-// Apply applies the parts in this order: Clear, Delete, Set, Incr, then the
-// metadata. A key that appears in both Set and Incr is set, then incremented.
+// Apply applies the parts in this order: Clear, Delete, Set, Incr, Push, then
+// the metadata. A key that appears in both Set and Incr is set, then
+// incremented; one in Set and Push is set, then appended to.
 type Change struct {
+	// ID identifies this change set, so that a store can recognise it if it
+	// arrives twice: a driver that re-sends a command after a lost reply, or
+	// the store's own retry after a cut connection. A store whose calls can
+	// be retried over a network records the IDs it applied for at least
+	// [RetryWindow] and answers a change it has already applied with the
+	// original success, changing nothing. Empty means the change has no
+	// identity (in-process stores, which never see a change twice, may
+	// ignore it). sesame sets a fresh random ID for every commit; see
+	// [NewChangeID].
+	ID string
+
 	// Create asks Apply to create the record; see [Store.Apply].
 	Create bool
 
@@ -144,6 +184,12 @@ type Change struct {
 	// key counts as 0; a value that is not an integer fails the whole
 	// change with ErrNotNumber.
 	Incr map[string]int64
+
+	// Push maps keys to elements to append to the JSON array under each key
+	// (after Set and Incr). A missing key counts as an empty array; a value
+	// that is not a JSON array fails the whole change with ErrNotList. See
+	// [Append] and [AppendJSON].
+	Push map[string]Append
 
 	// Expires, when not zero, replaces the record's expiry (a touch).
 	Expires time.Time
@@ -166,10 +212,29 @@ type Change struct {
 	UserAgent string
 }
 
+// Append is what a change appends to one JSON array: [Change.Push].
+type Append struct {
+	// Values are the JSON encodings of the elements to append, in order.
+	Values [][]byte
+
+	// Keep, when positive, keeps only the last Keep elements of the array
+	// after appending (the oldest are dropped), so a log cannot grow without
+	// bound. Zero keeps every element.
+	Keep int
+}
+
 // Empty reports whether c changes no value and no metadata.
 func (c *Change) Empty() bool {
 	return !c.Create && !c.Clear && len(c.Delete) == 0 && len(c.Set) == 0 &&
-		len(c.Incr) == 0 && c.Expires.IsZero() && !c.SetUser
+		len(c.Incr) == 0 && len(c.Push) == 0 && c.Expires.IsZero() && !c.SetUser
+}
+
+// NewChangeID returns a fresh random change identity for [Change.ID]: 128
+// bits from crypto/rand, as 22 base64url characters.
+func NewChangeID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // Key returns the store key for a session ID: the lower-case hex SHA-256 of
@@ -268,7 +333,9 @@ type Locker interface {
 	// TryLock takes the lock on key for ttl, identified by token, and
 	// reports whether it got it. A lock whose ttl has passed is free. The
 	// lock is independent of the record: a key may be locked before its
-	// record exists.
+	// record exists. A lock already held under the same token counts as
+	// taken (true), so a retried TryLock whose first reply was lost does
+	// not lock its own caller out.
 	TryLock(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
 
 	// Unlock releases the lock on key if it is still held under token. It is
@@ -285,7 +352,12 @@ type Taker interface {
 	// Take removes the value under field from the live record under key and
 	// returns it. ok is false when the record or the field is missing (or
 	// the record expired); nothing changes then.
-	Take(ctx context.Context, key, field string) (value []byte, ok bool, err error)
+	//
+	// id identifies the take like [Change.ID]: a store whose calls can be
+	// retried remembers, for [RetryWindow], what a take under id returned,
+	// and answers a repeat with the same value instead of taking again (or
+	// losing the value to a lost reply). Empty means no identity.
+	Take(ctx context.Context, key, field, id string) (value []byte, ok bool, err error)
 }
 
 // SharedLoader is implemented by stores that can return a record without

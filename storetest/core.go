@@ -77,7 +77,7 @@ func (s *suite) roundTrip(t *testing.T) {
 					check("Unlock", l.Unlock(ctx, k.key, "token"))
 				}
 				if tk, ok := st.(store.Taker); ok {
-					v, got, err := tk.Take(ctx, k.key, "a")
+					v, got, err := tk.Take(ctx, k.key, "a", "")
 					check("Take", err)
 					if got {
 						t.Errorf("Take: got %q, want nothing", v)
@@ -860,7 +860,7 @@ func (s *suite) context(t *testing.T) {
 				}
 			}
 			if tk, ok := st.(store.Taker); ok {
-				check("Take", func() error { _, _, err := tk.Take(cc.ctx, key, "a"); return err })
+				check("Take", func() error { _, _, err := tk.Take(cc.ctx, key, "a", ""); return err })
 			}
 			if p, ok := st.(store.Pruner); ok && !s.opts.NativeExpiry {
 				check("Prune", func() error { _, err := p.Prune(cc.ctx); return err })

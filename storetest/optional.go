@@ -549,7 +549,7 @@ func (s *suite) locker(t *testing.T) {
 		}
 		try("a", true)
 		try("b", false)
-		try("a", false) // not reentrant
+		try("a", true) // the holder's retry: see LockerRetry
 		if err := l.Unlock(ctx, key, "b"); err != nil {
 			t.Fatalf("Unlock with the wrong token: %v", err)
 		}
@@ -682,12 +682,12 @@ func (s *suite) taker(t *testing.T) {
 		tk := st.(store.Taker)
 		flash := `{"notice": "Saved <b>!</b>"}`
 		key := create(t, st, store.Change{Set: vals("_flash", flash, "a", "1")})
-		v, ok, err := tk.Take(t.Context(), key, "_flash")
+		v, ok, err := tk.Take(t.Context(), key, "_flash", "")
 		if err != nil || !ok || string(v) != flash {
 			t.Fatalf("got %q, %v, %v, want %q, true, nil", v, ok, err, flash)
 		}
 		checkValues(t, load(t, st, key).Values, vals("a", "1"))
-		if v, ok, err := tk.Take(t.Context(), key, "_flash"); ok || err != nil {
+		if v, ok, err := tk.Take(t.Context(), key, "_flash", ""); ok || err != nil {
 			t.Errorf("a second Take: got %q, %v, %v, want nothing", v, ok, err)
 		}
 	})
@@ -705,7 +705,7 @@ func (s *suite) taker(t *testing.T) {
 			"the empty field":    {live, ""},
 			"a field of another": {live, "A"},
 		} {
-			if v, ok, err := tk.Take(t.Context(), c.key, c.field); ok || err != nil {
+			if v, ok, err := tk.Take(t.Context(), c.key, c.field, ""); ok || err != nil {
 				t.Errorf("%s: got %q, %v, %v, want nothing and no error", name, v, ok, err)
 			}
 		}
@@ -722,7 +722,7 @@ func (s *suite) taker(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 20 {
 			wg.Go(func() {
-				v, ok, err := tk.Take(t.Context(), key, "_flash")
+				v, ok, err := tk.Take(t.Context(), key, "_flash", "")
 				if err != nil {
 					t.Errorf("Take: %v", err)
 				}
@@ -752,7 +752,7 @@ func (s *suite) taker(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				v, ok, err := tk.Take(t.Context(), key, fmt.Sprintf("take%02d", i))
+				v, ok, err := tk.Take(t.Context(), key, fmt.Sprintf("take%02d", i), "")
 				if err != nil || !ok || string(v) != fmt.Sprint(i) {
 					t.Errorf("Take %d: got %q, %v, %v, want %q", i, v, ok, err, fmt.Sprint(i))
 				}

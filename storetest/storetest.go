@@ -29,6 +29,12 @@ type Options struct {
 	// prune. The Pruner subtest then does not require Prune to count the
 	// records the suite expired.
 	NativeExpiry bool
+
+	// IdempotentChanges declares that the store recognises a change set it
+	// has already applied by its [store.Change.ID] (and a take by its id),
+	// as every store reached over a network must: its driver or its own
+	// retry may send one change twice. The ChangeID subtest checks it.
+	IdempotentChanges bool
 }
 
 // Run runs the conformance suite against the stores that newStore returns,
@@ -59,6 +65,10 @@ func RunWith(t *testing.T, newStore func(t *testing.T) store.Store, opts Options
 	t.Run("Renamer", s.renamer)
 	t.Run("Locker", s.locker)
 	t.Run("Taker", s.taker)
+	t.Run("Push", s.push)
+	t.Run("InvalidInput", s.invalidInput)
+	t.Run("ChangeID", s.changeID)
+	t.Run("LockerRetry", s.lockerRetry)
 }
 
 type suite struct {

@@ -26,6 +26,12 @@ type refStore struct {
 	mu    sync.Mutex
 	recs  map[string]store.Record
 	locks map[string]refLock
+	done  map[string]takeResult // applied change IDs, and what takes returned
+}
+
+type takeResult struct {
+	v  []byte
+	ok bool
 }
 
 type refLock struct {
@@ -44,7 +50,7 @@ var (
 )
 
 func newRefStore(bug string) *refStore {
-	return &refStore{bug: bug, recs: make(map[string]store.Record), locks: make(map[string]refLock)}
+	return &refStore{bug: bug, recs: make(map[string]store.Record), locks: make(map[string]refLock), done: map[string]takeResult{}}
 }
 
 func (s *refStore) check(ctx context.Context, keys ...string) error {
@@ -138,6 +144,11 @@ func (s *refStore) Apply(ctx context.Context, key string, c store.Change) error 
 	if err := s.check(ctx, key); err != nil {
 		return err
 	}
+	if s.bug != "accepts-invalid" {
+		if err := store.CheckChange(&c); err != nil {
+			return err
+		}
+	}
 	if s.bug == "loses-updates" {
 		// Read, let others run, then write: the bug of every blob store.
 		s.mu.Lock()
@@ -155,11 +166,17 @@ func (s *refStore) Apply(ctx context.Context, key string, c store.Change) error 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, dup := s.done[c.ID]; dup && c.ID != "" && s.bug != "applies-twice" {
+		return nil
+	}
 	rec, err := s.merge(key, c)
 	if err != nil {
 		return err
 	}
 	s.recs[key] = rec
+	if c.ID != "" {
+		s.done[c.ID] = takeResult{}
+	}
 	return nil
 }
 
@@ -268,10 +285,16 @@ func (s *refStore) Rename(ctx context.Context, oldKey, newKey string, c store.Ch
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, dup := s.done[c.ID]; dup && c.ID != "" && s.bug != "applies-twice" {
+		return nil
+	}
 	c.Create = false
 	rec, err := s.merge(oldKey, c)
 	if err != nil {
 		return err
+	}
+	if c.ID != "" {
+		defer func() { s.done[c.ID] = takeResult{} }()
 	}
 	if n, ok := s.recs[newKey]; s.live(n, ok) {
 		return store.ErrExists
@@ -290,7 +313,8 @@ func (s *refStore) TryLock(ctx context.Context, key, token string, ttl time.Dura
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l, ok := s.locks[key]; ok && s.bug != "lock-not-exclusive" &&
-		(l.expires.After(time.Now()) || s.bug == "lock-never-expires") {
+		(l.expires.After(time.Now()) || s.bug == "lock-never-expires") &&
+		(l.token != token || s.bug == "relock-fails") {
 		return false, nil
 	}
 	s.locks[key] = refLock{token: token, expires: time.Now().Add(ttl)}
@@ -309,11 +333,15 @@ func (s *refStore) Unlock(ctx context.Context, key, token string) error {
 	return nil
 }
 
-func (s *refStore) Take(ctx context.Context, key, field string) ([]byte, bool, error) {
+func (s *refStore) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
 	if err := s.check(ctx, key); err != nil {
 		return nil, false, err
 	}
 	s.mu.Lock()
+	if d, dup := s.done[id]; dup && id != "" && s.bug != "applies-twice" {
+		s.mu.Unlock()
+		return bytes.Clone(d.v), d.ok, nil
+	}
 	r, ok := s.recs[key]
 	if !s.live(r, ok) {
 		s.mu.Unlock()
@@ -333,6 +361,9 @@ func (s *refStore) Take(ctx context.Context, key, field string) ([]byte, bool, e
 	r.Values = maps.Clone(r.Values)
 	delete(r.Values, field)
 	s.recs[key] = r
+	if id != "" {
+		s.done[id] = takeResult{v: bytes.Clone(v), ok: true}
+	}
 	s.mu.Unlock()
 	return bytes.Clone(v), true, nil
 }
@@ -342,7 +373,7 @@ const bugEnv = "STORETEST_REF_BUG"
 
 func TestReferenceStore(t *testing.T) {
 	bug := os.Getenv(bugEnv)
-	storetest.Run(t, func(t *testing.T) store.Store { return newRefStore(bug) })
+	storetest.RunWith(t, func(t *testing.T) store.Store { return newRefStore(bug) }, storetest.Options{IdempotentChanges: true})
 }
 
 // TestSuiteCatchesBugs runs the suite against the reference store with one
@@ -381,6 +412,9 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"unlock-any-token", "Locker"},
 		{"lock-never-expires", "Locker"},
 		{"take-not-atomic", "Taker"},
+		{"applies-twice", "ChangeID"},
+		{"accepts-invalid", "InvalidInput"},
+		{"relock-fails", "LockerRetry"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.bug, func(t *testing.T) {

@@ -239,6 +239,9 @@ func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
 	if !store.ValidKey(key) {
 		return store.ErrMalformedKey
 	}
+	if err := store.CheckChange(&c); err != nil {
+		return fmt.Errorf("cookiestore: apply: %w", err)
+	}
 	h, err := s.http(ctx)
 	if err != nil {
 		return err

@@ -115,6 +115,12 @@ func (s *Store) makeSubdir(idx int) error {
 		return nil
 	}
 	err := os.Mkdir(s.subdirs[idx], 0o700)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The store's own directory is gone too.
+		if err = os.MkdirAll(s.dir, 0o700); err == nil {
+			err = os.Mkdir(s.subdirs[idx], 0o700)
+		}
+	}
 	switch {
 	case err == nil:
 		if err := s.syncPath(s.dir); err != nil {
@@ -235,6 +241,9 @@ func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
 	if err := check(ctx, "apply", key); err != nil {
 		return err
 	}
+	if err := store.CheckChange(&c); err != nil {
+		return fmt.Errorf("filestore: apply: %w", err)
+	}
 	idx := subdirIndex(key)
 	d, err := s.lock(ctx, idx)
 	if err != nil {
@@ -321,6 +330,14 @@ func (s *Store) lock(ctx context.Context, idx int) (*os.File, error) {
 		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	d, err := os.Open(s.subdirs[idx])
+	if errors.Is(err, fs.ErrNotExist) {
+		// Removed since it was made (an operator emptied the directory):
+		// make it again rather than fail until the process restarts.
+		s.made[idx].Store(false)
+		if err = s.makeSubdir(idx); err == nil {
+			d, err = os.Open(s.subdirs[idx])
+		}
+	}
 	if err != nil {
 		<-s.sems[idx]
 		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, err)

@@ -438,12 +438,12 @@ func TestMetadataIsKeptByteForByte(t *testing.T) {
 	s, c := newTestStore(t)
 	key := storetest.NewKey()
 	ua := "Mozilla/5.0 \xff\xfe not UTF-8"
-	err := s.Apply(t.Context(), key, store.Change{Create: true, Expires: c.now().Add(time.Hour), SetUser: true, UserID: "\x00user", IP: "::1", UserAgent: ua})
+	err := s.Apply(t.Context(), key, store.Change{Create: true, Expires: c.now().Add(time.Hour), SetUser: true, UserID: "usér <&> ✓", IP: "::1", UserAgent: ua})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec, ok, err := s.Load(t.Context(), key)
-	if !ok || err != nil || rec.UserAgent != ua || rec.UserID != "\x00user" {
+	if !ok || err != nil || rec.UserAgent != ua || rec.UserID != "usér <&> ✓" {
 		t.Errorf("got %v, %v, %q, %q, want the user agent and user ID unchanged", ok, err, rec.UserAgent, rec.UserID)
 	}
 }
@@ -479,5 +479,47 @@ func TestACancelledContextStopsWaitingForTheLock(t *testing.T) {
 	d.Close()
 	if err := s.Apply(t.Context(), key, store.Change{Incr: map[string]int64{"n": 1}}); err != nil {
 		t.Errorf("got %v after the lock was released, want nil", err)
+	}
+}
+
+// TestAnEmptiedDirectoryIsMadeAgain is the regression test for a store that
+// cached that its subdirectories existed: after an operator emptied the
+// directory, every new session failed until the process restarted.
+func TestAnEmptiedDirectoryIsMadeAgain(t *testing.T) {
+	for _, what := range []string{"subdirectories", "the directory itself"} {
+		t.Run(what, func(t *testing.T) {
+			s, c := newTestStore(t)
+			key := storetest.NewKey()
+			create(t, s, c, key, time.Hour)
+			entries, err := os.ReadDir(s.Dir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if what == "the directory itself" {
+				err = os.RemoveAll(s.Dir())
+			} else {
+				for _, e := range entries {
+					if err == nil {
+						err = os.RemoveAll(filepath.Join(s.Dir(), e.Name()))
+					}
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := s.Load(t.Context(), key); ok || err != nil {
+				t.Fatalf("Load after the wipe: got %v, %v, want nothing and no error", ok, err)
+			}
+			for range 3 {
+				k := storetest.NewKey()
+				create(t, s, c, k, time.Hour)
+				if _, ok, err := s.Load(t.Context(), k); !ok || err != nil {
+					t.Fatalf("Load of a session created after the wipe: got %v, %v", ok, err)
+				}
+			}
+			// Same key prefix as the first record: its subdirectory was made before.
+			same := key[:2] + storetest.NewKey()[2:]
+			create(t, s, c, same, time.Hour)
+		})
 	}
 }

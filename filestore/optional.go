@@ -257,6 +257,9 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, c store.Chang
 	if err := check(ctx, "rename", oldKey, newKey); err != nil {
 		return err
 	}
+	if err := store.CheckChange(&c); err != nil {
+		return fmt.Errorf("filestore: rename: %w", err)
+	}
 	from, to := subdirIndex(oldKey), subdirIndex(newKey)
 	dfrom, dto, unlock, err := s.lockPair(ctx, from, to)
 	if err != nil {
@@ -319,9 +322,9 @@ func readLock(path string) (fileLock, bool) {
 
 // TryLock takes the lock on key for ttl, following [store.Locker]. The lock
 // is a file next to the record's, written under the subdirectory's lock, so
-// it is shared by every process using the directory. It is not reentrant: a
-// second TryLock with the same token while the lock is held reports false. A
-// ttl that is not positive is an error.
+// it is shared by every process using the directory. A TryLock with the
+// token that holds the lock reports true and extends it (a retry, not a
+// second holder). A ttl that is not positive is an error.
 func (s *Store) TryLock(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	if err := check(ctx, "lock", key); err != nil {
 		return false, err
@@ -336,7 +339,7 @@ func (s *Store) TryLock(ctx context.Context, key, token string, ttl time.Duratio
 	}
 	defer s.unlock(idx, d)
 	now := s.now()
-	if l, ok := readLock(s.lockPath(key)); ok && l.expires.After(now) {
+	if l, ok := readLock(s.lockPath(key)); ok && l.expires.After(now) && l.token != token {
 		return false, nil
 	}
 	// Not synced: a lock need not outlive a crash of the machine.

@@ -207,6 +207,9 @@ func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
 	if err := check(ctx, "apply", key); err != nil {
 		return err
 	}
+	if err := store.CheckChange(&c); err != nil {
+		return fmt.Errorf("memstore: apply: %w", err)
+	}
 	sh := s.shardFor(key)
 	now := s.now()
 	sh.mu.Lock()

@@ -136,6 +136,9 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, c store.Chang
 	if err := check(ctx, "rename", oldKey, newKey); err != nil {
 		return err
 	}
+	if err := store.CheckChange(&c); err != nil {
+		return fmt.Errorf("memstore: rename: %w", err)
+	}
 	from, to := s.shardFor(oldKey), s.shardFor(newKey)
 	// Lock in shard order so that two renames cannot deadlock.
 	first, second := from, to
@@ -172,9 +175,9 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, c store.Chang
 }
 
 // TryLock takes the lock on key for ttl, following [store.Locker]. The lock
-// is held in this process's memory. It is not reentrant: a second TryLock
-// with the same token while the lock is held reports false. A ttl that is not
-// positive is an error.
+// is held in this process's memory. A TryLock with the token that holds the
+// lock reports true and extends it (a retry, not a second holder). A ttl
+// that is not positive is an error.
 func (s *Store) TryLock(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	if err := check(ctx, "lock", key); err != nil {
 		return false, err
@@ -186,7 +189,7 @@ func (s *Store) TryLock(ctx context.Context, key, token string, ttl time.Duratio
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if l, ok := sh.locks[key]; ok && l.expires.After(now) {
+	if l, ok := sh.locks[key]; ok && l.expires.After(now) && l.token != token {
 		return false, nil
 	}
 	sh.locks[key] = lock{token: token, expires: now.Add(ttl)}

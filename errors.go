@@ -35,6 +35,27 @@ var (
 	// ErrTooLarge is reported when a session's values exceed the store's
 	// size limit at commit. The stored session is kept as it was.
 	ErrTooLarge = errors.New("sesame: session too large")
+
+	// ErrOutcomeUnknown is reported when a commit reached the store but no
+	// answer came back, and the store could not find out before its
+	// timeout whether the change took effect. It wraps
+	// [ErrStoreUnavailable] (so the default error handler answers 503);
+	// test for it to tell such commits apart in metrics or to tell the user
+	// to check before retrying. A commit the store acknowledged is never
+	// reported as failed.
+	ErrOutcomeUnknown = fmt.Errorf("sesame: commit outcome unknown: %w", ErrStoreUnavailable)
+
+	// ErrInvalid is reported when a request gave the session input no store
+	// accepts: a key that is not valid UTF-8 or longer than 256 bytes, or a
+	// user ID ([Session.SetUser]) that is not valid UTF-8, holds a control
+	// character or is longer than 255 bytes. It is the app's mistake, not a
+	// store outage: the default error handler answers 500, and nothing of
+	// the request is stored.
+	ErrInvalid = errors.New("sesame: invalid session input")
+
+	// ErrNotList is reported when [Session.Push] appends to a value that
+	// is not a JSON array. Nothing of the request's change set is stored.
+	ErrNotList = errors.New("sesame: value is not a list")
 )
 
 func encodeError(what string, err error) error {

@@ -17,8 +17,10 @@ const (
 	EventRegenerated
 	// EventDestroyed: a session was deleted (logout).
 	EventDestroyed
-	// EventExpired: a request carried a session that had expired (idle or
-	// absolute) or was unknown.
+	// EventExpired: a request carried a session that had expired (idle,
+	// absolute or the store's expiry). Each expired session is reported
+	// once: sesame deletes its record. An ID the store does not hold at all
+	// (forged, or pruned long ago) is not reported.
 	EventExpired
 	// EventAnomaly: a session was used from another client than the one
 	// that logged in; see [AnomalyPolicy].
@@ -68,8 +70,7 @@ type Event struct {
 	// Err is the failure, if any.
 	Err error
 	// Reason explains the event: for EventExpired, "expired" (the store
-	// expiry passed), "idle", "absolute" or "unknown" (an ID the store does
-	// not know, or no longer holds); for EventAnomaly, "ip" or "user-agent";
+	// expiry passed), "idle" or "absolute"; for EventAnomaly, "ip" or "user-agent";
 	// for an EventDestroyed of several sessions, "logout-others"
 	// ([Manager.LogoutOtherDevices]) or "logout-everywhere"
 	// ([Manager.LogoutEverywhere]). It is empty otherwise.

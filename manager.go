@@ -122,6 +122,7 @@ type CookieConfig struct {
 type Manager struct {
 	store        store.Store
 	local        bool               // the store's calls never block (store.Local)
+	clientSide   bool               // the store keeps records in the client (store.ClientSide)
 	shared       store.SharedLoader // the store can load without copying
 	cookieName   string
 	cookie       cookies.Options
@@ -166,6 +167,9 @@ func New(cfg Config) (*Manager, error) {
 		m.local = l.Local()
 	}
 	m.shared, _ = m.store.(store.SharedLoader)
+	if cs, ok := m.store.(store.ClientSide); ok {
+		m.clientSide = cs.ClientSide()
+	}
 	if m.idle == 0 {
 		m.idle = DefaultIdleTimeout
 	}
@@ -273,14 +277,18 @@ func (m *Manager) Ping(ctx context.Context) error {
 }
 
 // ReadyHandler returns an HTTP handler for readiness probes: 200 "ok" when
-// [Manager.Ping] succeeds, 503 with the reason when it fails.
+// [Manager.Ping] succeeds, 503 "store unavailable" when it fails. The
+// reason (which may name hosts or carry the driver's message) is logged at
+// Error, never written to the unauthenticated probe.
 func (m *Manager) ReadyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		if err := m.Ping(r.Context()); err != nil {
+			m.log.LogAttrs(r.Context(), slog.LevelError, "sesame: readiness probe: store unavailable",
+				slog.String("error", err.Error()))
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, err.Error())
+			fmt.Fprintln(w, "store unavailable")
 			return
 		}
 		fmt.Fprintln(w, "ok")

@@ -20,7 +20,20 @@ import (
 const (
 	reservedPrefix = "__"
 	flashKey       = "__flash"
+	// goneKey marks a tombstone: the record a Destroy or Regenerate left
+	// under the old ID for [goneGrace], so that requests still carrying the
+	// old cookie neither create a session nor send a cookie.
+	goneKey = store.GoneField
 )
+
+// goneGrace is how long a tombstone outlives the session it ends: longer
+// than any request still in flight with the old cookie.
+const goneGrace = time.Minute
+
+// expiredGrace is how long the store keeps a record after its session
+// expired, so that a late request is told why it ended (idle or absolute)
+// rather than "unknown". sesame never uses such a record.
+const expiredGrace = time.Minute
 
 // A Session is one request's view of a session. Get it with [From] inside
 // [Manager.Handler]. Its methods are safe for concurrent use by the
@@ -32,8 +45,9 @@ const (
 // first byte, atomically on top of whatever the store holds by then, so
 // concurrent requests on one session never lose each other's writes.
 type Session struct {
-	m *Manager
-	r *http.Request
+	m   *Manager
+	r   *http.Request
+	ctx context.Context // the context of the first From; the lazy load uses it
 
 	mu     sync.Mutex
 	loaded bool
@@ -52,15 +66,20 @@ type Session struct {
 	set   map[string][]byte
 	del   map[string]struct{}
 	incr  map[string]int64
+	push  map[string]store.Append // folded into values too (the view)
 	// applied holds increments already committed but not folded into
 	// values (raw adds them), so a commit costs no copy of the values.
 	applied map[string]int64
 	user    *userChange
 	dirty   bool
 
-	regenerate bool
-	staleID    bool   // the request carried an ID that loads nothing
-	destroyKey string // a record to delete at commit
+	regenerate  bool     // Regenerate was called (since the last Destroy)
+	destroyed   bool     // Destroy was called
+	gone        bool     // the request's ID names a session ended by Destroy or Regenerate
+	oldKey      string   // the stored record this request retires (Destroy, Regenerate)
+	dropKeys    []string // records to delete outright: Destroy after a failed load
+	expiredKeys []string // expired records the request found, deleted at commit
+	inputErr    error    // a key, user ID or list operation no store accepts
 
 	flashIn  *Flashes
 	flashOut map[string]json.RawMessage
@@ -79,6 +98,11 @@ type contextKey struct{ _ byte }
 // From returns the request's session. It panics when r did not pass through
 // a [Manager.Handler], which is a programming error; with several managers,
 // use [Manager.Session].
+//
+// The session reads the store lazily, with the context of the first From
+// (or [FromContext]) call that precedes its first use: a handler that
+// narrows or cancels its request's context before it touches the session
+// bounds the load with it.
 func From(r *http.Request) *Session {
 	s := FromContext(r.Context())
 	if s == nil {
@@ -91,7 +115,20 @@ func From(r *http.Request) *Session {
 // With several managers it returns the innermost one's session.
 func FromContext(ctx context.Context) *Session {
 	s, _ := ctx.Value(lastSessionKey{}).(*Session)
+	if s != nil {
+		s.useContext(ctx)
+	}
 	return s
+}
+
+// useContext makes ctx the context of the lazy load, unless the session is
+// loaded already.
+func (s *Session) useContext(ctx context.Context) {
+	s.mu.Lock()
+	if !s.loaded {
+		s.ctx = ctx
+	}
+	s.mu.Unlock()
 }
 
 type lastSessionKey struct{}
@@ -100,6 +137,9 @@ type lastSessionKey struct{}
 // pass through m's Handler. Use it when one app runs several managers.
 func (m *Manager) Session(r *http.Request) *Session {
 	s, _ := r.Context().Value(m.ctxKey).(*Session)
+	if s != nil {
+		s.useContext(r.Context())
+	}
 	return s
 }
 
@@ -110,12 +150,16 @@ func (s *Session) load() {
 	}
 	s.loaded = true
 	m := s.m
+	ctx := s.ctx
+	if ctx == nil {
+		ctx = s.r.Context()
+	}
 	now := m.now()
 	var buf [3]string
 	ids := m.requestIDs(s.r, &buf)
 	for _, id := range ids {
 		key := store.Key(id)
-		rec, ok, err := m.storeLoad(s.r.Context(), key, s.r.URL.Path)
+		rec, ok, err := m.storeLoad(ctx, key, s.r.URL.Path)
 		if err != nil {
 			s.err = err
 			s.values = map[string][]byte{}
@@ -124,18 +168,23 @@ func (s *Session) load() {
 		if !ok {
 			continue
 		}
-		if reason := m.expiredReason(rec, now); reason != "" {
-			m.emit(s.r.Context(), Event{Kind: EventExpired, Hash: shortHash(key), UserID: rec.UserID, Path: s.r.URL.Path, Reason: reason})
+		if _, ok := rec.Values[goneKey]; ok {
+			// Ended by Destroy or Regenerate moments ago; the client has
+			// (or is getting) its new cookie.
+			s.gone = true
 			continue
 		}
-		s.id, s.key, s.stored, s.rec = id, key, true, rec
+		if reason := m.expiredReason(rec, now); reason != "" {
+			// Reported once, with its reason: the commit deletes the
+			// record, so the next request finds nothing to report.
+			m.emit(ctx, Event{Kind: EventExpired, Hash: shortHash(key), UserID: rec.UserID, Path: s.r.URL.Path, Reason: reason})
+			s.expiredKeys = append(s.expiredKeys, key)
+			continue
+		}
+		s.id, s.key, s.stored, s.rec, s.gone = id, key, true, rec, false
 		break
 	}
 	if !s.stored {
-		s.staleID = len(ids) > 0 || m.requestHasCookie(s.r)
-		if len(ids) > 0 {
-			m.emit(s.r.Context(), Event{Kind: EventExpired, Hash: shortHash(store.Key(ids[0])), Path: s.r.URL.Path, Reason: "unknown"})
-		}
 		s.values = map[string][]byte{}
 		return
 	}
@@ -150,7 +199,7 @@ func (s *Session) load() {
 		if t, ok := m.store.(store.Taker); ok {
 			// Consume the flash atomically: of two racing requests only one
 			// gets it.
-			v, ok, err := m.storeTake(s.r.Context(), t, s.key, flashKey)
+			v, ok, err := m.storeTake(ctx, t, s.key, flashKey)
 			if err != nil {
 				s.err = err
 				return
@@ -215,18 +264,9 @@ func eachCookie(r *http.Request, name string, fn func(string) bool) {
 	}
 }
 
-func (m *Manager) requestHasCookie(r *http.Request) bool {
-	if m.tokenHeader != "" {
-		return r.Header.Get(m.tokenHeader) != ""
-	}
-	found := false
-	eachCookie(r, m.cookieName, func(string) bool { found = true; return false })
-	return found
-}
-
 func (m *Manager) expiredReason(rec store.Record, now time.Time) string {
 	switch {
-	case !rec.Expires.After(now):
+	case !rec.Expires.Add(-expiredGrace).After(now):
 		return "expired"
 	case m.idle > 0 && !rec.LastSeen.Add(m.idle).After(now):
 		return "idle"
@@ -246,6 +286,12 @@ func (m *Manager) expiry(created, now time.Time) time.Time {
 		}
 	}
 	return exp
+}
+
+// storeExpiry is the expiry written to the store: the session's, plus
+// expiredGrace so that a late request learns why it ended.
+func (m *Manager) storeExpiry(created, now time.Time) time.Time {
+	return m.expiry(created, now).Add(expiredGrace)
 }
 
 // ID returns the session ID, or "" for a new session that has not been
@@ -277,20 +323,131 @@ func (s *Session) Err() error {
 }
 
 // Put sets key to value. The value is encoded as JSON at once; a value that
-// cannot be encoded (a channel, a func, a cyclic structure) is reported to the
-// manager's error handler at commit and nothing of the request is stored.
+// cannot be encoded (a channel, a func, a cyclic structure, nesting deeper
+// than [MaxDepth]) is reported to the manager's error handler at commit and
+// nothing of the request is stored, and so is a key that is not valid UTF-8
+// or longer than 256 bytes ([ErrInvalid]).
 func (s *Session) Put(key string, value any) {
-	b, err := json.Marshal(value)
+	b, err := encodeValue(key, value)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
 	if err != nil {
-		if s.encErr == nil {
-			s.encErr = fmt.Errorf("%w: key %q: %w", ErrEncode, key, err)
-		}
+		s.fail(err)
 		return
 	}
 	s.putRaw(key, b)
+}
+
+// fail records an error that stops the commit: the first one wins. s.mu is
+// held.
+func (s *Session) fail(err error) {
+	if errors.Is(err, ErrEncode) {
+		if s.encErr == nil {
+			s.encErr = err
+		}
+		return
+	}
+	if s.inputErr == nil {
+		s.inputErr = err
+	}
+}
+
+// encodeValue checks key and encodes value for it.
+func encodeValue(key string, value any) ([]byte, error) {
+	if err := store.CheckField(key); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	b, err := json.Marshal(value)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key %q: %w", ErrEncode, key, err)
+	}
+	if err := checkDepth(b); err != nil {
+		return nil, fmt.Errorf("%w: key %q: %w", ErrEncode, key, err)
+	}
+	return b, nil
+}
+
+// MaxDepth is the deepest nesting of arrays and objects a session value may
+// have. JSON decoders refuse very deep documents (Go's stops at 10,000), so a
+// deeper value could be stored but never read back; it is refused when put.
+const MaxDepth = 64
+
+// checkDepth returns an error when the JSON value b nests deeper than
+// MaxDepth.
+func checkDepth(b []byte) error {
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			if depth++; depth > MaxDepth {
+				return fmt.Errorf("nested deeper than %d levels", MaxDepth)
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return nil
+}
+
+// Push appends value to the JSON array under key (a missing key counts as an
+// empty array), as part of the change set: the store appends it to the array
+// it holds at commit, so concurrent requests that each push one element
+// leave every element. Read the array with [Get], for example
+// sesame.Get[[]Event](s, "events"). Pushing onto a value that is not an array
+// fails the commit with an error wrapping [ErrNotList] that names the key,
+// and nothing of the request's change set is stored.
+func (s *Session) Push(key string, value any) { s.PushKeep(key, value, 0) }
+
+// PushKeep is [Session.Push] that then keeps only the last keep elements of
+// the array (dropping the oldest), so that a log cannot grow without bound. A
+// keep of zero or less keeps every element.
+func (s *Session) PushKeep(key string, value any, keep int) {
+	b, err := encodeValue(key, value)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	keep = max(keep, 0)
+	cur, _ := s.raw(key)
+	next, err := store.AppendJSON(cur, [][]byte{b}, keep)
+	if err != nil {
+		s.fail(fmt.Errorf("%w: key %q", ErrNotList, key))
+		return
+	}
+	if _, isSet := s.set[key]; isSet || !s.stored || s.regenerate {
+		// Nothing to merge with: a value put by this request, or a
+		// session stored whole at commit.
+		s.putRaw(key, next)
+		return
+	}
+	s.own()
+	s.values[key] = next // the view; the store appends to its own at commit
+	if s.push == nil {
+		s.push = make(map[string]store.Append, 1)
+	}
+	a := s.push[key]
+	a.Values = append(a.Values, b)
+	if keep > 0 && (a.Keep == 0 || keep < a.Keep) {
+		a.Keep = keep // several in one request: the smallest keep applies
+	}
+	s.push[key] = a
+	s.dirty = true
 }
 
 // putRaw records key = b (JSON) in the view and the change set. s.mu is held.
@@ -298,6 +455,7 @@ func (s *Session) putRaw(key string, b []byte) {
 	s.own()
 	s.values[key] = b
 	delete(s.applied, key)
+	delete(s.push, key)
 	if s.set == nil {
 		s.set = make(map[string][]byte)
 	}
@@ -319,6 +477,7 @@ func (s *Session) deleteKey(key string) {
 	s.own()
 	delete(s.values, key)
 	delete(s.applied, key)
+	delete(s.push, key)
 	delete(s.set, key)
 	delete(s.incr, key)
 	if s.del == nil {
@@ -486,7 +645,7 @@ func (s *Session) Clear() {
 	}
 	s.values, s.shared, s.applied = map[string][]byte{}, false, nil
 	s.clear = true
-	s.set, s.del, s.incr = nil, nil, nil
+	s.set, s.del, s.incr, s.push = nil, nil, nil, nil
 	s.dirty = true
 	for k, v := range kept {
 		s.putRaw(k, v)
@@ -497,11 +656,18 @@ func (s *Session) Clear() {
 // list the user's sessions and log out the others ([Manager.UserSessions]).
 // It also records the client's IP address and user agent, for the devices
 // list and anomaly detection. Call it at login, after [Session.Regenerate]. An
-// empty id detaches the session from its user (logout without destroy).
+// empty id detaches the session from its user (logout without destroy). A user
+// ID that is not valid UTF-8, holds a control character or is longer than 255
+// bytes fails the commit with an error wrapping [ErrInvalid] (a 500, not a
+// store outage), and nothing of the request is stored.
 func (s *Session) SetUser(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
+	if err := store.CheckUserID(id); err != nil {
+		s.fail(fmt.Errorf("%w: %w", ErrInvalid, err))
+		return
+	}
 	uc := &userChange{id: id}
 	if id != "" {
 		uc.ip = s.m.anomaly.clientIP(s.r)
@@ -535,6 +701,11 @@ func (s *Session) CreatedAt() time.Time {
 // privilege level changes (login, logout, password change) to defeat session
 // fixation. It takes effect at commit, together with the request's other
 // changes, and returns the load error if the store failed.
+//
+// The old ID is not simply deleted: it is left as a tombstone for a minute,
+// so that requests the browser sent with the old cookie before it got the
+// new one (an image, a poll, a second tab) neither start a new session nor
+// send a cookie that would replace the new one.
 func (s *Session) Regenerate() error {
 	s.mu.Lock()
 	s.load()
@@ -542,14 +713,14 @@ func (s *Session) Regenerate() error {
 		s.mu.Unlock()
 		return s.err
 	}
+	if s.stored && s.oldKey == "" {
+		s.oldKey = s.key
+	}
 	s.regenerate = true
 	s.dirty = true
 	// The new ID is chosen now so that the handler (and OnRegenerate hooks)
 	// see it; it reaches the store and the cookie at commit.
-	if s.stored && s.destroyKey == "" {
-		s.destroyKey = s.key
-	}
-	s.id, s.key = newID(), ""
+	s.id = newID()
 	s.key = store.Key(s.id)
 	hooks := s.m.onRegenerate
 	s.mu.Unlock()
@@ -562,31 +733,39 @@ func (s *Session) Regenerate() error {
 // Destroy deletes the session: its record is removed from the store and the
 // cookie is cleared when the response is sent. The Session can still be
 // used: anything put afterwards (a "logged out" flash, say) starts a new
-// session with a new ID. It returns the load error if the store failed.
+// session with a new ID.
+//
+// Destroy works even when the session could not be loaded (a record the
+// store cannot decode): the records the request's cookie names are deleted
+// at commit. When the store itself is down, the commit reports it.
 func (s *Session) Destroy() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
 	if s.err != nil {
-		return s.err
+		var buf [3]string
+		for _, id := range s.m.requestIDs(s.r, &buf) {
+			s.dropKeys = append(s.dropKeys, store.Key(id))
+		}
+		s.err = nil
 	}
 	s.destroyLocked()
 	return nil
 }
 
-// destroyLocked forgets the session and schedules its record's deletion.
+// destroyLocked forgets the session and schedules the end of its record.
 // s.mu is held.
 func (s *Session) destroyLocked() {
-	if s.stored && s.destroyKey == "" {
-		s.destroyKey = s.key
+	if s.stored && s.oldKey == "" {
+		s.oldKey = s.key
 	}
 	s.stored, s.id, s.key = false, "", ""
 	s.rec = store.Record{}
 	s.values, s.shared, s.applied = map[string][]byte{}, false, nil
-	s.clear, s.set, s.del, s.incr, s.user = false, nil, nil, nil, nil
+	s.clear, s.set, s.del, s.incr, s.push, s.user = false, nil, nil, nil, nil, nil
 	s.regenerate = false
+	s.destroyed = true
 	s.flashOut = nil
-	s.staleID = true
 	s.dirty = true
 }
 
@@ -594,256 +773,6 @@ func (s *Session) destroyLocked() {
 // held.
 func (s *Session) hasData() bool {
 	return len(s.values) > 0 || len(s.incr) > 0 || len(s.flashOut) > 0 || (s.user != nil && s.user.id != "")
-}
-
-// commit writes the change set to the store and the cookie to w's header.
-// It runs once, before the response's first byte. s.mu must not be held.
-func (s *Session) commit(w http.ResponseWriter) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.committed {
-		return s.commitErr
-	}
-	s.committed = true
-	s.commitErr = s.commitLocked(w)
-	if s.commitErr == nil {
-		s.resetChange()
-	}
-	return s.commitErr
-}
-
-// errLateChange is reported when a session changed after the response began
-// in a way that needs a new cookie, which can no longer be sent.
-var errLateChange = errors.New("sesame: the change needs a new session cookie, which can no longer be sent; change the session before writing the response")
-
-// lateCommit commits what changed after commit ran (a handler that wrote its
-// response, then put a value). A stored session's change set is applied as
-// usual; a change that needs a new cookie (a new session, Regenerate,
-// Destroy) cannot be, and is reported.
-func (s *Session) lateCommit() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.committed || s.commitErr != nil || !s.dirty {
-		return nil
-	}
-	if !s.stored || s.regenerate || s.destroyKey != "" {
-		return errLateChange
-	}
-	err := s.commitLocked(headerSink{})
-	if err == nil {
-		s.resetChange()
-	}
-	return err
-}
-
-// headerSink is a ResponseWriter for a commit after the response began:
-// whatever headers it gets are dropped.
-type headerSink struct{}
-
-func (headerSink) Header() http.Header         { return http.Header{} }
-func (headerSink) Write(b []byte) (int, error) { return len(b), nil }
-func (headerSink) WriteHeader(int)             {}
-
-// resetChange empties the change set after a successful commit, folding
-// what was committed into the loaded record. s.mu is held.
-func (s *Session) resetChange() {
-	// Committed increments stay beside the values (raw adds them), so
-	// that a commit costs no copy of the loaded values either.
-	if s.applied == nil {
-		s.applied = s.incr
-	} else {
-		for k, d := range s.incr {
-			s.applied[k] += d
-		}
-	}
-	if s.user != nil {
-		s.rec.UserID, s.rec.IP, s.rec.UserAgent = s.user.id, s.user.ip, s.user.ua
-	}
-	if s.loaded && s.dirty {
-		s.rec.LastSeen = s.m.now()
-	}
-	s.clear, s.set, s.del, s.incr, s.user = false, nil, nil, nil, nil
-	s.flashOut, s.dirty, s.regenerate, s.destroyKey = nil, false, false, ""
-}
-
-// commitLocked does the work of commit. s.mu is held.
-func (s *Session) commitLocked(w http.ResponseWriter) error {
-	if !s.loaded {
-		return nil // untouched: no store I/O, no cookie
-	}
-	if s.err != nil {
-		return s.err
-	}
-	if s.encErr != nil {
-		return s.encErr
-	}
-	if s.flashOut != nil {
-		b, err := json.Marshal(s.flashOut)
-		if err != nil {
-			return fmt.Errorf("%w: flash: %w", ErrEncode, err)
-		}
-		s.putRaw(flashKey, b)
-	}
-	m := s.m
-	now := m.now()
-	if len(s.applied) > 0 && (!s.stored || s.regenerate) {
-		// A create writes the values whole: fold in what was committed.
-		for k := range s.applied {
-			v, _ := s.raw(k)
-			s.own()
-			s.values[k] = v
-		}
-		s.applied = nil
-	}
-	// The common cases need no store call: a read of a session whose touch
-	// is not due, a request that only looked at an empty new session.
-	if s.destroyKey == "" && !s.regenerate {
-		if s.stored && !s.dirty && now.Sub(s.rec.LastSeen) < m.touchAfter {
-			return nil
-		}
-		if !s.stored && !s.hasData() {
-			if s.staleID {
-				return m.clearCookie(w)
-			}
-			return nil
-		}
-	}
-	ctx, cancel := m.commitContext(s.r.Context())
-	defer cancel()
-	path := s.r.URL.Path
-
-	// A destroyed (or regenerated) session's old record goes first.
-	if s.destroyKey != "" && !(s.regenerate && s.stored) {
-		if err := m.storeDelete(ctx, s.destroyKey, path); err != nil {
-			return err
-		}
-		kind := EventDestroyed
-		if s.regenerate {
-			kind = EventRegenerated
-		}
-		m.emit(ctx, Event{Kind: kind, Hash: shortHash(s.destroyKey), UserID: s.rec.UserID, Path: path})
-	}
-
-	switch {
-	case s.regenerate && s.stored:
-		return s.commitRegenerate(ctx, w, now)
-	case !s.stored:
-		if !s.hasData() {
-			if s.staleID {
-				return m.clearCookie(w)
-			}
-			return nil
-		}
-		if s.id == "" {
-			s.id = newID()
-			s.key = store.Key(s.id)
-		}
-		created := now
-		c := store.Change{
-			Create:  true,
-			Set:     maps.Clone(s.values),
-			Incr:    s.incr,
-			Now:     now,
-			Created: created,
-			Expires: m.expiry(created, now),
-		}
-		s.applyUser(&c)
-		if err := m.storeApply(ctx, s.key, c, path); err != nil {
-			return err
-		}
-		s.stored = true
-		s.rec.Created = created
-		e := Event{Kind: EventCreated, Hash: shortHash(s.key), UserID: c.UserID, Path: path}
-		if m.onEvent != nil {
-			e.Size = store.Size(c.Set)
-		}
-		m.emit(ctx, e)
-		return m.writeID(w, s.id, created, now)
-	case s.dirty:
-		c := s.change()
-		c.Now = now
-		c.Expires = m.expiry(s.rec.Created, now)
-		err := m.storeApply(ctx, s.key, c, path)
-		if errors.Is(err, store.ErrNotFound) {
-			// Destroyed or regenerated by a concurrent request: drop the
-			// change rather than resurrect the session.
-			m.emit(ctx, Event{Kind: EventLost, Hash: shortHash(s.key), UserID: s.rec.UserID, Path: path})
-			return m.clearCookie(w)
-		}
-		return err
-	case now.Sub(s.rec.LastSeen) >= m.touchAfter:
-		c := store.Change{Now: now, Expires: m.expiry(s.rec.Created, now)}
-		err := m.storeApply(ctx, s.key, c, path)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		return err
-	}
-	return nil
-}
-
-// commitRegenerate moves a stored session to its new ID. s.mu is held.
-func (s *Session) commitRegenerate(ctx context.Context, w http.ResponseWriter, now time.Time) error {
-	m := s.m
-	path := s.r.URL.Path
-	oldKey := s.destroyKey
-	var err error
-	if rn, ok := m.store.(store.Renamer); ok {
-		c := s.change()
-		c.Now = now
-		c.Expires = m.expiry(s.rec.Created, now)
-		err = m.storeRename(ctx, rn, oldKey, s.key, c, path)
-	} else {
-		c := store.Change{
-			Create:  true,
-			Set:     maps.Clone(s.values),
-			Incr:    s.incr,
-			Now:     now,
-			Created: s.rec.Created,
-			Expires: m.expiry(s.rec.Created, now),
-		}
-		if s.user != nil {
-			s.applyUser(&c)
-		} else {
-			c.SetUser, c.UserID, c.IP, c.UserAgent = true, s.rec.UserID, s.rec.IP, s.rec.UserAgent
-		}
-		if err = m.storeApply(ctx, s.key, c, path); err == nil {
-			err = m.storeDelete(ctx, oldKey, path)
-		}
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		m.emit(ctx, Event{Kind: EventLost, Hash: shortHash(oldKey), UserID: s.rec.UserID, Path: path})
-		return m.clearCookie(w)
-	}
-	if err != nil {
-		return err
-	}
-	m.emit(ctx, Event{Kind: EventRegenerated, Hash: shortHash(oldKey), UserID: s.userIDLocked(), Path: path})
-	return m.writeID(w, s.id, s.rec.Created, now)
-}
-
-// userIDLocked is UserID for callers holding s.mu.
-func (s *Session) userIDLocked() string {
-	if s.user != nil {
-		return s.user.id
-	}
-	return s.rec.UserID
-}
-
-// change builds the store change set from the pending changes. s.mu is held.
-func (s *Session) change() store.Change {
-	c := store.Change{Clear: s.clear, Set: s.set, Incr: s.incr}
-	for k := range s.del {
-		c.Delete = append(c.Delete, k)
-	}
-	s.applyUser(&c)
-	return c
-}
-
-func (s *Session) applyUser(c *store.Change) {
-	if s.user != nil {
-		c.SetUser, c.UserID, c.IP, c.UserAgent = true, s.user.id, s.user.ip, s.user.ua
-	}
 }
 
 func truncate(s string, n int) string {
@@ -869,7 +798,8 @@ func (s *Session) reload() error {
 	}
 	_, flashDel := s.del[flashKey]
 	onlyFlash := flashDel && len(s.del) == 1 && !s.clear && len(s.set) == 0 && len(s.incr) == 0 &&
-		s.user == nil && !s.regenerate && s.destroyKey == "" && s.flashOut == nil
+		len(s.push) == 0 && s.user == nil && !s.regenerate && !s.destroyed && s.oldKey == "" && s.flashOut == nil &&
+		s.inputErr == nil && s.encErr == nil
 	if s.committed || (s.dirty && !onlyFlash) {
 		return errChangedBeforeLock
 	}
@@ -879,6 +809,6 @@ func (s *Session) reload() error {
 	}
 	s.loaded, s.err = false, nil
 	s.id, s.key, s.stored, s.rec, s.values, s.applied = "", "", false, store.Record{}, nil, nil
-	s.del, s.dirty, s.staleID, s.anomaly = nil, false, false, ""
+	s.del, s.dirty, s.gone, s.anomaly = nil, false, false, ""
 	return nil
 }

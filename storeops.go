@@ -22,6 +22,12 @@ func (m *Manager) storeErr(op string, err error) error {
 		return fmt.Errorf("%w: %w", ErrTooLarge, err)
 	case errors.Is(err, store.ErrNotNumber):
 		return fmt.Errorf("%w: %w", ErrNotNumber, err)
+	case errors.Is(err, store.ErrNotList):
+		return fmt.Errorf("%w: %w", ErrNotList, err)
+	case errors.Is(err, store.ErrInvalid):
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	case errors.Is(err, store.ErrOutcomeUnknown):
+		return fmt.Errorf("%w: %s: %w", ErrOutcomeUnknown, op, err)
 	default:
 		return fmt.Errorf("%w: %s: %w", ErrStoreUnavailable, op, err)
 	}

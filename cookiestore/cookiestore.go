@@ -134,6 +134,10 @@ func (s *Store) MaxRecordSize() int { return s.maxSize }
 // Name returns the data cookie's name.
 func (s *Store) Name() string { return s.name }
 
+// ClientSide reports true: the records live in the client's cookies
+// ([store.ClientSide]).
+func (s *Store) ClientSide() bool { return true }
+
 // payload is what the cookie carries, before compression and encryption.
 type payload struct {
 	Key       string            `json:"k"`

@@ -48,7 +48,7 @@ var (
 var (
 	storeOps        = []string{"load", "apply", "delete", "rename", "take", "lock", "unlock"}
 	outcomes        = []string{OutcomeOK, OutcomeError, OutcomeTimeout, OutcomeCanceled}
-	expiredReasons  = []string{"expired", "idle", "absolute", "unknown"}
+	expiredReasons  = []string{"expired", "idle", "absolute"}
 	anomalyReasons  = []string{"ip", "user-agent"}
 	destroyReasons  = []string{"destroy", "logout-others", "logout-everywhere"}
 	errorKinds      = []string{ErrorStoreUnavailable, ErrorLockTimeout, ErrorEncode, ErrorTooLarge, ErrorOther}
@@ -178,7 +178,7 @@ func NewWithOptions(reg prometheus.Registerer, o Options) (*Metrics, error) {
 		destroyed: counterVec("sessions_destroyed_total",
 			"Sessions deleted: by Session.Destroy (destroy) or in bulk for a user (logout-others, logout-everywhere).", "reason"),
 		expired: counterVec("sessions_expired_total",
-			"Requests that carried a session that had ended: store expiry passed (expired), idle or absolute timeout, or an ID the store does not hold (unknown).", "reason"),
+			"Sessions that a request found expired, each counted once: store expiry passed (expired), idle or absolute timeout.", "reason"),
 		anomalies: counterVec("session_anomalies_total",
 			"Sessions used from another client than the one that logged in.", "reason"),
 		lost: counter("lost_updates_total",

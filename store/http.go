@@ -46,3 +46,12 @@ func HTTPFrom(ctx context.Context) *HTTP {
 func WithHTTP(ctx context.Context, w http.ResponseWriter, r *http.Request) context.Context {
 	return context.WithValue(ctx, HTTPKey{}, &HTTP{W: w, R: r})
 }
+
+// ClientSide is implemented by stores that keep each record in the client's
+// cookies rather than on a server (package cookiestore). Such a store sees
+// only the current request's record, so sesame deletes a record it ends
+// instead of leaving a tombstone for concurrent requests.
+type ClientSide interface {
+	// ClientSide reports whether records live in the client.
+	ClientSide() bool
+}

@@ -36,6 +36,8 @@ func Merge(cur Record, ok bool, c Change, now time.Time) (Record, error) {
 		}
 	case !live:
 		return Record{}, ErrNotFound
+	case IsTombstone(cur):
+		return Record{}, fmt.Errorf("%w: the session has ended (tombstone)", ErrNotFound)
 	default:
 		rec = cur
 		if c.Clear {
@@ -126,4 +128,10 @@ func Size(values map[string][]byte) int {
 		n += len(k) + len(v)
 	}
 	return n
+}
+
+// IsTombstone reports whether rec is a tombstone: it holds [GoneField].
+func IsTombstone(rec Record) bool {
+	_, ok := rec.Values[GoneField]
+	return ok
 }

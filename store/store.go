@@ -88,6 +88,15 @@ var (
 	ErrInvalid = errors.New("store: invalid input")
 )
 
+// GoneField is the field that marks a tombstone: the record sesame leaves
+// under a session ID that Destroy or Regenerate ended, for a minute, so that
+// requests still carrying that ID can tell it from an unknown one. Load
+// returns a tombstone like any live record, but an update (Apply without
+// Create) and Rename treat it as missing and return ErrNotFound, so that a
+// slow request cannot write into a session that has ended; a create over it
+// returns ErrExists. [Merge] implements the rule.
+const GoneField = "__gone"
+
 // RetryWindow is how long a store that can receive a change twice keeps the
 // identity of a change it applied ([Change.ID]), at least. A retry of the same
 // change within the window is recognised and not applied again. sesame bounds

@@ -278,3 +278,48 @@ func (s *suite) lockerRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// tombstone checks store.GoneField: a tombstone loads, but updates and
+// renames treat it as missing.
+func (s *suite) tombstone(t *testing.T) {
+	st := s.newStore(t)
+	key := create(t, st, store.Change{Set: vals("cart", "3", "n", "1"), SetUser: true, UserID: NewID()})
+	end := store.Change{ID: store.NewChangeID(), Clear: true, Set: vals(store.GoneField, "true"), SetUser: true,
+		Expires: time.Now().Add(time.Minute)}
+	if err := st.Apply(t.Context(), key, end); err != nil {
+		t.Fatalf("turning the record into a tombstone: %v", err)
+	}
+	rec := load(t, st, key)
+	checkValues(t, rec.Values, vals(store.GoneField, "true"))
+	if rec.UserID != "" {
+		t.Errorf("the tombstone keeps user %q", rec.UserID)
+	}
+	for name, c := range map[string]store.Change{
+		"a set":                 {Set: vals("late", "1")},
+		"an increment":          {Incr: map[string]int64{"n": 1}},
+		"a push":                {Push: map[string]store.Append{"l": {Values: [][]byte{[]byte("1")}}}},
+		"a touch":               {Expires: time.Now().Add(time.Hour)},
+		"another tombstone":     end,
+		"a change with its own": {ID: store.NewChangeID(), Set: vals("x", "1")},
+	} {
+		if name == "another tombstone" {
+			c.ID = store.NewChangeID()
+		}
+		if err := st.Apply(t.Context(), key, c); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s on a tombstone: got %v, want ErrNotFound", name, err)
+		}
+	}
+	if rn, ok := st.(store.Renamer); ok {
+		if err := rn.Rename(t.Context(), key, NewKey(), store.Change{}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Rename of a tombstone: got %v, want ErrNotFound", err)
+		}
+	}
+	if err := st.Apply(t.Context(), key, store.Change{Create: true, Set: vals("a", "1"), Expires: time.Now().Add(time.Hour)}); !errors.Is(err, store.ErrExists) {
+		t.Errorf("a create over a tombstone: got %v, want ErrExists", err)
+	}
+	rec = load(t, st, key)
+	checkValues(t, rec.Values, vals(store.GoneField, "true"))
+	if rec.Expires.After(time.Now().Add(2 * time.Minute)) {
+		t.Errorf("the tombstone's expiry moved to %v", rec.Expires)
+	}
+}

@@ -69,6 +69,7 @@ func RunWith(t *testing.T, newStore func(t *testing.T) store.Store, opts Options
 	t.Run("InvalidInput", s.invalidInput)
 	t.Run("ChangeID", s.changeID)
 	t.Run("LockerRetry", s.lockerRetry)
+	t.Run("Tombstone", s.tombstone)
 }
 
 type suite struct {

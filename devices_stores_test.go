@@ -88,6 +88,8 @@ func openSQL(t *testing.T, env, dsn string) *sqlstore.Store {
 // flowsSuite runs the manager's main flows on st: the same behaviour must
 // hold on every store.
 func flowsSuite(t *testing.T, st store.Store) {
+	t.Run("races", func(t *testing.T) { raceSuite(t, st) })
+	t.Run("a bad user ID is the app's error", func(t *testing.T) { badUserIDSuite(t, st) })
 	t.Run("put and get across requests", func(t *testing.T) {
 		app := newTestApp(t, Config{Store: st})
 		app.get("/put?k=v")

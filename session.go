@@ -266,12 +266,12 @@ func eachCookie(r *http.Request, name string, fn func(string) bool) {
 
 func (m *Manager) expiredReason(rec store.Record, now time.Time) string {
 	switch {
-	case !rec.Expires.Add(-expiredGrace).After(now):
-		return "expired"
-	case m.idle > 0 && !rec.LastSeen.Add(m.idle).After(now):
-		return "idle"
 	case !rec.Created.Add(m.lifetime).After(now):
 		return "absolute"
+	case m.idle > 0 && !rec.LastSeen.Add(m.idle).After(now):
+		return "idle"
+	case !rec.Expires.Add(-expiredGrace).After(now):
+		return "expired"
 	}
 	return ""
 }

@@ -196,6 +196,30 @@ func testMux() *http.ServeMux {
 		io.WriteString(w, From(r).Flashes().String("notice"))
 	})
 	mux.HandleFunc("/id", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, From(r).ID()) })
+	// /poll and /track are what a page does while the user logs in: a
+	// read-only poll and an analytics write, both answered a little late.
+	mux.HandleFunc("/poll", func(w http.ResponseWriter, r *http.Request) {
+		v, _ := Get[string](From(r), "user")
+		time.Sleep(5 * time.Millisecond)
+		io.WriteString(w, v)
+	})
+	mux.HandleFunc("/track", func(w http.ResponseWriter, r *http.Request) {
+		s := From(r)
+		s.Get("user")
+		time.Sleep(5 * time.Millisecond)
+		s.PushKeep("seen", r.URL.Query().Get("page"), 5)
+		io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("/push", func(w http.ResponseWriter, r *http.Request) {
+		s := From(r)
+		s.Push(r.URL.Query().Get("k"), r.URL.Query().Get("v"))
+		s.Put("also", "set")
+		io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("/list", func(w http.ResponseWriter, r *http.Request) {
+		v, _ := Get[[]string](From(r), r.URL.Query().Get("k"))
+		json.NewEncoder(w).Encode(v)
+	})
 	mux.HandleFunc("/bad-value", func(w http.ResponseWriter, r *http.Request) {
 		From(r).Put("ch", make(chan int))
 		io.WriteString(w, "should not be seen")

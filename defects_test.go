@@ -111,7 +111,7 @@ func TestDestroyWorksOnARecordThatCannotBeRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, st := range map[string]store.Store{
-		"filestore without compression":    fs,
+		"filestore without compression":     fs,
 		"a store that cannot read a record": &unreadableStore{Store: memstore.New()},
 	} {
 		t.Run(name, func(t *testing.T) { destroyUnreadable(t, st) })

@@ -187,7 +187,13 @@ func (p *Proxy) handle(client net.Conn) {
 			}
 		}
 	}()
-	defer func() { <-done }()
+	defer func() {
+		// Whatever ended the relay, end both sides, so the reply goroutine
+		// (and a client waiting for a reply that will never come) returns.
+		client.Close()
+		server.Close()
+		<-done
+	}()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := client.Read(buf)

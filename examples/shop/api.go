@@ -12,6 +12,7 @@ type state struct {
 	User         *string        `json:"user"` // email, or null for a guest
 	Cart         map[string]int `json:"cart"`
 	PageViews    int64          `json:"page_views"`
+	Recent       []pageView     `json:"recent"` // the last pages viewed, newest first
 	Visits       int            `json:"visits"`
 	Theme        string         `json:"theme"`
 	Language     string         `json:"language"`
@@ -34,6 +35,7 @@ func (a *app) apiState(w http.ResponseWriter, r *http.Request) {
 	st := state{
 		Cart:      c,
 		PageViews: sesame.GetOr[int64](s, pageViewsKey, 0),
+		Recent:    recentPages(s),
 		Visits:    a.visitCount(r),
 		Theme:     theme,
 		Language:  lang,

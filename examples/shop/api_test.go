@@ -29,7 +29,7 @@ func TestAPIStateShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.body), &raw); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"cart", "checkout_step", "flash", "language", "orders", "page_views", "theme", "user", "visits"}
+	want := []string{"cart", "checkout_step", "flash", "language", "orders", "page_views", "recent", "theme", "user", "visits"}
 	if got := slices.Sorted(maps.Keys(raw)); !slices.Equal(got, want) {
 		t.Errorf("keys = %v, want %v", got, want)
 	}

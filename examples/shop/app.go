@@ -37,6 +37,7 @@ const (
 // Session keys. Keys starting with "__" are sesame's own.
 const (
 	pageViewsKey = "page_views"
+	recentKey    = "recent" // the last pages viewed, appended with Push
 	ordersKey    = "orders"
 	cartPrefix   = "cart."     // + SKU: quantity, one key per line
 	checkoutKey  = "checkout." // + field: the checkout wizard's input

@@ -304,7 +304,11 @@ type stateJSON struct {
 	User         *string        `json:"user"`
 	Cart         map[string]int `json:"cart"`
 	PageViews    int64          `json:"page_views"`
-	Visits       int            `json:"visits"`
+	Recent       []struct {
+		Path  string `json:"path"`
+		Title string `json:"title"`
+	} `json:"recent"`
+	Visits int `json:"visits"`
 	Theme        string         `json:"theme"`
 	Language     string         `json:"language"`
 	CheckoutStep int            `json:"checkout_step"`

@@ -167,3 +167,24 @@ func TestConcurrentPageViews(t *testing.T) {
 		}
 	})
 }
+
+// TestRecentPages: the session keeps the last five pages viewed, appended
+// with Push, newest first, also when pages load at once in several tabs.
+func TestRecentPages(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store string) {
+		c := newServer(t, store).client(t)
+		for _, path := range []string{"/", "/cart", "/login", "/", "/cart", "/login", "/cart"} {
+			c.page(path)
+		}
+		var got []string
+		for _, p := range c.state().Recent {
+			got = append(got, p.Path)
+		}
+		if want := []string{"/cart", "/login", "/cart", "/", "/login"}; !slices.Equal(got, want) {
+			t.Errorf("recent pages = %v, want %v", got, want)
+		}
+		if body := c.get("/").body; !strings.Contains(body, `id="recent"`) || !strings.Contains(body, `href="/login"`) {
+			t.Errorf("the page does not show the recently viewed pages")
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -48,6 +49,7 @@ type pageData struct {
 	Text      texts
 	Cart      cart
 	PageViews int64
+	Recent    []pageView // the pages viewed before this one, newest first
 	Visit     visit
 	Dev       bool
 	Anomaly   string
@@ -65,6 +67,10 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, page, title string,
 	if err != nil {
 		a.log.Warn("shop: page_views is not a number", "error", err)
 	}
+	recent := recentPages(s)
+	// Appended in the store at commit: pages opened in several tabs at once
+	// are all kept, and only the last ones.
+	s.PushKeep(recentKey, pageView{Path: r.URL.Path, Title: title, At: a.now().UTC().Truncate(time.Second)}, recentPagesKept)
 	if err := s.Err(); err != nil {
 		a.serverError(w, r, err)
 		return
@@ -87,6 +93,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, page, title string,
 		Text:      translations[lang],
 		Cart:      c,
 		PageViews: views,
+		Recent:    recent,
 		Visit:     a.trackVisit(w, r),
 		Dev:       a.cfg.Dev,
 		Anomaly:   s.Anomaly(),
@@ -103,6 +110,23 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, page, title string,
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.Write(buf.Bytes())
+}
+
+// A pageView is one entry of the recently viewed pages.
+type pageView struct {
+	Path  string    `json:"path"`
+	Title string    `json:"title"`
+	At    time.Time `json:"at"`
+}
+
+// recentPagesKept is how many page views the session keeps.
+const recentPagesKept = 5
+
+// recentPages returns the pages viewed in this session, newest first.
+func recentPages(s *sesame.Session) []pageView {
+	pages, _ := sesame.Get[[]pageView](s, recentKey)
+	slices.Reverse(pages)
+	return pages
 }
 
 // currentUser returns the session's user, or nil.

@@ -15,7 +15,7 @@ func TestConformance(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			storetest.RunWith(t, func(t *testing.T) store.Store {
 				return b.new(t, Options{})
-			}, storetest.Options{NativeExpiry: true})
+			}, storetest.Options{NativeExpiry: true, IdempotentChanges: true})
 			t.Run("Tokens", func(t *testing.T) {
 				storetest.RunTokens(t, func(t *testing.T) store.TokenStore {
 					return b.new(t, Options{})
@@ -43,5 +43,5 @@ func TestSentinel(t *testing.T) {
 			t.Fatal(err)
 		}
 		return st
-	}, storetest.Options{NativeExpiry: true})
+	}, storetest.Options{NativeExpiry: true, IdempotentChanges: true})
 }

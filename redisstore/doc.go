@@ -50,6 +50,17 @@
 // per-user index "sesame:tu:<user ID>" (a sorted set of selectors scored by
 // expiry, written before the token, like the session index).
 //
+// Change markers remember, for [store.RetryWindow] (a minute), which change
+// sets ([store.Change.ID]) and takes were applied; see "Retries and change
+// identities" below. Each lives in the hash slot of its record: for the
+// record "sesame:s:K" the marker of change ID I is "{sesame:s:K}:c:I" (a take:
+// "{sesame:s:K}:t:I", holding the value taken), the record's key being the
+// marker's hash tag. With a prefix that carries its own hash tag, such as
+// "{app}:", markers are "{app}:c:K:I" and "{app}:t:K:I" instead. In a Cluster
+// a prefix holding a "}" outside a hash tag is refused by [New], since no
+// marker could then share its record's slot. Every write with a change ID
+// adds one marker key, of about 100 bytes, for a minute.
+//
 // # Loads and changes
 //
 // Load is one HGETALL. A record whose expiry has passed by this process's
@@ -57,8 +68,10 @@
 // server whose clock runs behind never revives a session.
 //
 // Apply is one Lua script (EVALSHA, falling back to EVAL), so a change set is
-// atomic and costs one round trip. The script first checks everything: that
-// the record is live (or, for a create, that it is not), that every
+// atomic and costs one round trip. Field names and the user ID are checked
+// first ([store.CheckChange], [store.ErrInvalid]), without I/O. The script
+// then checks everything: that the record is live (or, for a create, that
+// it is not), that every
 // increment applies to a JSON integer and stays within int64 (with the rules
 // of [store.AddInt]), and that the resulting record stays within
 // Options.MaxRecordSize. Only then does it write, so a failed change leaves
@@ -75,6 +88,26 @@
 // record when it runs out. Whether a record is live is always decided by this
 // process's clock, never by the time a change carries ([store.Change.Now]).
 // A change that would leave the record already expired deletes it.
+//
+// # Lists
+//
+// [store.Change.Push] appends to the JSON array stored under a key inside
+// the apply script, with the result of [store.AppendJSON] byte for byte. A
+// compact array (no white space) is appended to without being parsed, at
+// the cost of one string copy; an array with white space, or a push with
+// Keep, is split into its elements with string.find jumps from one
+// structural character to the next. The script assumes the stored value is
+// valid JSON, as everything sesame stores is; a stored value that is not an
+// array fails the change with [store.ErrNotList], naming the key, and
+// nothing of it is applied. A value the store appended to is stored
+// uncompressed, whatever its length, so the next push stays in the script.
+// A push onto a value stored compressed (one that was set above
+// Options.CompressThreshold) makes the script reply that it needs the value
+// inflated: Apply reads it, inflates it, and runs the script again with it
+// and the SHA-1 of the compressed form, which the script checks against the
+// stored value before appending (a value changed meanwhile is asked for
+// again). The change stays one atomic script run; it costs two more round
+// trips, once.
 //
 // # Sessions of a user
 //
@@ -111,12 +144,49 @@
 // creates the new one, and deletes the old one; see [Store.Rename] for what
 // happens when a step fails.
 //
+// # Retries and change identities
+//
+// go-redis sends a command again after a network error (MaxRetries, 3 by
+// default), and a connection cut after a request reached Redis leaves the
+// client unable to tell whether it ran. So every call that changes a
+// record is made safe to repeat:
+//
+//   - Apply and Rename with a [store.Change.ID]: the apply script first looks
+//     for the change's marker and, when it exists, answers "OK" and changes
+//     nothing; it writes the marker (SET ... PX one minute) together with the
+//     change, and only when the change is applied, so a change that failed
+//     (ErrNotNumber, say) fails again when repeated. A Cluster rename marks
+//     the old record as moving to the new key; a repeat of that step returns
+//     the record again, the new record is created under the change ID, and
+//     deleting the old record writes the marker in its slot, so a repeated
+//     Rename answers nil instead of [store.ErrNotFound].
+//   - Take with an id keeps the value it took under its marker, and a repeat
+//     returns that value instead of taking again.
+//   - TryLock is a script that answers true when the lock already holds the
+//     caller's token.
+//
+// When a call fails with a network error after its request may have been
+// sent (a cut connection, a read timeout), the store sends it again, with
+// the same identity, with pauses growing from 1 ms to 100 ms, until a reply
+// comes or the context ends; only then does it return an error wrapping
+// [store.ErrOutcomeUnknown] (which wraps [store.ErrUnavailable], the client's
+// error and the context's). A change without an ID is not sent again by the
+// store: its error wraps ErrOutcomeUnknown at once (go-redis's own retry may
+// still apply it twice). Errors that prove nothing was sent (a failed dial,
+// a pool timeout, a closed client) and server refusals (READONLY, LOADING,
+// CLUSTERDOWN, ...) on a first attempt are plain ErrUnavailable at once.
+// go-redis reports only the last of its own attempts: a request that reached
+// Redis on its first attempt and whose retry then failed to dial (Redis went
+// down in between) is reported as a dial failure. Set MaxRetries: -1 on the
+// client to leave every retry to the store, which then knows exactly what
+// was sent.
+//
 // # Failures
 //
 // Errors of the Redis client wrap [store.ErrUnavailable] and the client's own
-// error, so errors.Is finds both (sesame answers 503); a done context makes
-// calls return its error. go-redis retries failed dials and commands by
-// default, which with its defaults holds a request for about two seconds
-// when Redis is down; set DialTimeout, DialerRetries and MaxRetries on the
-// client to fail faster.
+// error, so errors.Is finds both (sesame answers 503); a context done before
+// a call makes it return the context's error. go-redis retries failed dials
+// and commands by default, which with its defaults holds a request for about
+// two seconds when Redis is down; set DialTimeout, DialerRetries and
+// MaxRetries on the client to fail faster.
 package redisstore

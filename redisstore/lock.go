@@ -9,9 +9,13 @@ import (
 	"github.com/sesamego/sesame/store"
 )
 
-// TryLock implements [store.Locker] with SET key token NX PX ttl on the key
-// prefix+"l:"+key, separate from the record. The ttl is rounded up to a
-// millisecond; the token must not be empty and ttl must be positive.
+// TryLock implements [store.Locker] with a script that sets the key
+// prefix+"l:"+key, separate from the record, to token with a TTL of ttl
+// unless it is set, and reports true when it holds token (set now, or by an
+// earlier call under the same token). The ttl is rounded up to a
+// millisecond; the token must not be empty and ttl must be positive. After
+// a lost reply the script is sent again until ctx ends (see [Store.call]);
+// a repeat that finds its own token reports true.
 func (s *Store) TryLock(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	if !store.ValidKey(key) {
 		return false, fmt.Errorf("redisstore: lock: %w", store.ErrMalformedKey)
@@ -25,12 +29,17 @@ func (s *Store) TryLock(ctx context.Context, key, token string, ttl time.Duratio
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("redisstore: lock: %w", err)
 	}
-	ttl = time.Duration(ceilMillis(ttl)) * time.Millisecond
-	ok, err := s.client.SetNX(ctx, s.lockKey(key), token, ttl).Result()
+	keys := []string{s.lockKey(key)}
+	var got int64
+	err := s.call(ctx, "lock", true, func(ctx context.Context) error {
+		var err error
+		got, err = lockScript.Run(ctx, s.client, keys, token, ceilMillis(ttl)).Int64()
+		return err
+	})
 	if err != nil {
 		return false, fail(ctx, "lock", err)
 	}
-	return ok, nil
+	return got == 1, nil
 }
 
 // Unlock implements [store.Locker] with a script that deletes the lock only

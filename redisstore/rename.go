@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,7 +31,15 @@ const moveTTL = time.Minute
 //  4. The old record is deleted.
 //
 // When step 2 or 3 fails (ErrNotNumber, ErrTooLarge, ErrExists, Redis
-// unreachable), the mark is removed and the old record is back as it was. If
+// unreachable), the mark is removed and the old record is back as it was.
+// When the outcome of step 3 is unknown ([store.ErrOutcomeUnknown]), the mark
+// stays: the session is then under newKey or lost, never under both keys.
+//
+// Every step can be repeated: step 1 of a record already moving to newKey
+// returns it again, step 3 carries the change ID (or one made up for the
+// purpose when c.ID is empty), and step 4 writes the marker of c.ID in the
+// old record's slot, so a repeated Rename after a lost reply answers nil
+// instead of [store.ErrNotFound]. If
 // the process dies between steps 1 and 4, the session is lost (the old
 // record expires within a minute, the new one may not exist): a failure that
 // logs the user out, never one that leaks the old ID. Nobody else can observe
@@ -39,12 +48,15 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, c store.Chang
 	if !store.ValidKey(oldKey) || !store.ValidKey(newKey) {
 		return fmt.Errorf("redisstore: rename: %w", store.ErrMalformedKey)
 	}
+	if err := store.CheckChange(&c); err != nil {
+		return fmt.Errorf("redisstore: rename: %w", err)
+	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: rename: %w", err)
 	}
 	c.Create = false
 	if s.atomicRename {
-		return s.apply(ctx, "rename", []string{s.recordKey(oldKey), s.recordKey(newKey)}, newKey, c)
+		return s.apply(ctx, "rename", []string{s.recordKey(oldKey), s.markerKey(oldKey, markChange, c.ID), s.recordKey(newKey)}, newKey, c)
 	}
 	return s.moveRename(ctx, oldKey, newKey, c)
 }
@@ -53,10 +65,20 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, c store.Chang
 // different servers.
 func (s *Store) moveRename(ctx context.Context, oldKey, newKey string, c store.Change) error {
 	now := s.now()
-	old := s.recordKey(oldKey)
-	res, err := moveScript.Run(ctx, s.client, []string{old}, formatNanos(now), newKey, moveTTL.Milliseconds()).Result()
+	oldKeys := []string{s.recordKey(oldKey), s.markerKey(oldKey, markChange, c.ID)}
+	var res any
+	// Moving is idempotent (a repeat returns the record again), so it is
+	// repeated after a lost reply even without a change ID.
+	err := s.call(ctx, "rename", true, func(ctx context.Context) error {
+		var err error
+		res, err = moveScript.Run(ctx, s.client, oldKeys, formatNanos(now), newKey, moveTTL.Milliseconds(), c.ID).Result()
+		return err
+	})
 	if err != nil {
-		return s.scriptErr(ctx, "rename", err, nil)
+		return s.scriptErr(ctx, "rename", err, nil, nil)
+	}
+	if res == "DONE" {
+		return nil // a repeat of a rename that finished
 	}
 	flat, _ := res.([]any)
 	fields := make(map[string]string, len(flat)/2)
@@ -65,6 +87,7 @@ func (s *Store) moveRename(ctx context.Context, oldKey, newKey string, c store.C
 		v, _ := flat[i+1].(string)
 		fields[k] = v
 	}
+	delete(fields, fieldMoving) // present when this is a repeat
 	cur, ok, err := s.decode(fields, true, now)
 	if err == nil && !ok {
 		err = fmt.Errorf("moved record is not live")
@@ -79,7 +102,14 @@ func (s *Store) moveRename(ctx context.Context, oldKey, newKey string, c store.C
 	if err != nil {
 		return s.unmove(ctx, oldKey, newKey, cur, now, fmt.Errorf("redisstore: rename: %w", err))
 	}
+	id := c.ID
+	if id == "" {
+		// The create must be repeatable: a repeat that answered ErrExists
+		// would restore the old record next to the new one.
+		id = store.NewChangeID()
+	}
 	create := store.Change{
+		ID:        id,
 		Create:    true,
 		Set:       rec.Values,
 		Expires:   rec.Expires,
@@ -90,12 +120,18 @@ func (s *Store) moveRename(ctx context.Context, oldKey, newKey string, c store.C
 		IP:        rec.IP,
 		UserAgent: rec.UserAgent,
 	}
-	if err := s.apply(ctx, "rename", []string{s.recordKey(newKey)}, newKey, create); err != nil {
+	if err := s.apply(ctx, "rename", []string{s.recordKey(newKey), s.markerKey(newKey, markChange, id)}, newKey, create); err != nil {
+		if errors.Is(err, store.ErrOutcomeUnknown) {
+			return err // the new record may exist: keep the old one hidden
+		}
 		return s.unmove(ctx, oldKey, newKey, cur, now, err)
 	}
 	// The rename is done; a failure to delete the marked record only leaves
-	// it to expire within moveTTL, unseen.
-	_ = unmoveScript.Run(ctx, s.client, []string{old}, newKey, "").Err()
+	// it to expire within moveTTL, unseen (and a repeat of the Rename to
+	// finish it).
+	_ = s.call(ctx, "rename", true, func(ctx context.Context) error {
+		return unmoveScript.Run(ctx, s.client, oldKeys, newKey, "", c.ID, windowMillis).Err()
+	})
 	return nil
 }
 
@@ -106,7 +142,11 @@ func (s *Store) unmove(ctx context.Context, oldKey, newKey string, cur store.Rec
 	if !cur.Expires.IsZero() {
 		t = ceilMillis(cur.Expires.Sub(now))
 	}
-	if uerr := unmoveScript.Run(ctx, s.client, []string{s.recordKey(oldKey)}, newKey, t).Err(); uerr != nil {
+	keys := []string{s.recordKey(oldKey), s.markerKey(oldKey, markChange, "")}
+	uerr := s.call(ctx, "rename", true, func(ctx context.Context) error {
+		return unmoveScript.Run(ctx, s.client, keys, newKey, t, "", windowMillis).Err()
+	})
+	if uerr != nil {
 		return fmt.Errorf("%w (and restoring the old record failed: %w)", err, fail(ctx, "rename", uerr))
 	}
 	return err

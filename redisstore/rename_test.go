@@ -143,7 +143,7 @@ func TestMovingRecordIsInvisible(t *testing.T) {
 	s := newSingle(t, Options{})
 	ctx := context.Background()
 	key := mustCreate(t, s, store.Change{Set: values("a", "1"), SetUser: true, UserID: "heidi", Expires: time.Now().Add(time.Hour)})
-	if err := moveScript.Run(ctx, s.client, []string{s.recordKey(key)}, formatNanos(time.Now()), newKey(), 60000).Err(); err != nil {
+	if err := moveScript.Run(ctx, s.client, []string{s.recordKey(key), s.markerKey(key, markChange, "")}, formatNanos(time.Now()), newKey(), 60000, "").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, err := s.Load(ctx, key); ok || err != nil {

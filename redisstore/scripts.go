@@ -29,9 +29,10 @@ local function live(e, m, now)
 end
 `
 
-// applyScript applies a change set to the record under KEYS[1]. With a second
-// key it then renames the record to KEYS[2] (the atomic rename of a
-// single-node client).
+// applyScript applies a change set to the record under KEYS[1], at most once
+// per change ID: KEYS[2] is the change's marker key (in the record's slot).
+// With a third key it then renames the record to KEYS[3] (the atomic rename
+// of a single-node client).
 //
 // ARGV: 1 now (ns, the store's clock, which alone decides whether a record is
 // live), 2 the change's time (ns, written to _s, and to _c on create), 3
@@ -39,15 +40,23 @@ end
 // keep, "0" when the result is already dead), 7 setuser (1/0), 8 user, 9 ip,
 // 10 user agent, 11 indexed user and 12 its horizon (ms), the index entry the
 // caller has just written, 13 max size (0 = none), 14 created (ns, "" for the
-// change's time), 15/16/17 the number of deletes, sets and increments, then
-// the deleted fields, the (field, stored value, raw length) triples, and the
-// (field, amount) pairs.
+// change's time), 15 the change ID ("" for none), 16 how long to remember it
+// (ms), 17/18/19/20/21 the number of inflated values, deletes, sets,
+// increments and pushes, then the (field, SHA-1 of the stored compressed
+// value, inflated value) triples, the deleted fields, the (field, stored
+// value, raw length) triples, the (field, amount) pairs and the (field,
+// elements joined by commas, number of elements, keep) quadruples.
 //
-// Replies: "OK"; {"NEEDINDEX", user, expires} when the result belongs to a
-// user and its expiry is past what the user index covers for this key (the
-// caller indexes it and runs the script again); or an error reply
-// SESAME_EXISTS, SESAME_NOTFOUND, SESAME_NOTNUMBER <i> (the i-th increment)
-// or SESAME_TOOLARGE <size>. Nothing is written before every check passed.
+// Replies: "OK" (also, at once, when the marker of the change ID exists: the
+// change was applied before); {"NEEDINDEX", user, expires} when the result
+// belongs to a user and its expiry is past what the user index covers for
+// this key (the caller indexes it and runs the script again);
+// {"NEEDPLAIN", field} when a push targets a compressed value the caller has
+// not inflated (the caller does, and runs the script again with it); or an
+// error reply SESAME_EXISTS, SESAME_NOTFOUND, SESAME_NOTNUMBER <i> (the i-th
+// increment), SESAME_NOTLIST <i> (the i-th push) or SESAME_TOOLARGE <size>.
+// Nothing is written before every check passed; the marker is written with
+// the change.
 var applyScript = redis.NewScript(luaHelpers + `
 local LIMPOS, LIMNEG = '9223372036854775807', '9223372036854775808'
 
@@ -135,7 +144,89 @@ local function msceil(s)
   return ms
 end
 
-local K, NK = KEYS[1], KEYS[2]
+-- gz reports whether a stored value is compressed (starts like gzip).
+local function gz(v)
+  return #v >= 18 and v:byte(1) == 31 and v:byte(2) == 139
+end
+
+-- split mirrors Go's store.splitArray: it returns the bounds (start, end,
+-- start, end, ...; inclusive, white space trimmed) of the top-level
+-- elements of the JSON array v, or nil when v is not one. It jumps from one
+-- structural character to the next with string.find.
+local function split(v)
+  local i = v:find('[^ \t\n\r]')
+  if not i then return nil end
+  local e = v:find('[ \t\n\r]*$') - 1
+  if e <= i or v:byte(i) ~= 91 or v:byte(e) ~= 93 then return nil end
+  local b, depth, start, last = {}, 0, nil, nil
+  local pos, stop = i + 1, e - 1
+  while pos <= stop do
+    local j = v:find('[^ \t\n\r]', pos)
+    if not j or j > stop then break end
+    local c = v:byte(j)
+    if c == 34 then -- a string: find its closing quote
+      if not start then start = j end
+      local k = j + 1
+      while true do
+        k = v:find('["\\]', k)
+        if not k or k > stop then return nil end
+        if v:byte(k) == 92 then k = k + 2 else break end
+      end
+      last, pos = k, k + 1
+    elseif c == 91 or c == 123 then
+      depth = depth + 1
+      if not start then start = j end
+      last, pos = j, j + 1
+    elseif c == 93 or c == 125 then
+      depth = depth - 1
+      if depth < 0 then return nil end
+      last, pos = j, j + 1
+    elseif c == 44 and depth == 0 then
+      if not start then return nil end
+      b[#b + 1], b[#b + 2] = start, last
+      start, pos = nil, j + 1
+    else -- a comma inside an element, or a run of other characters
+      if not start then start = j end
+      local k = j
+      if c ~= 44 then k = (v:find('[%[%]{}", \t\n\r]', j) or (stop + 1)) - 1 end
+      last, pos = k, k + 1
+    end
+  end
+  if depth ~= 0 then return nil end
+  if start then
+    b[#b + 1], b[#b + 2] = start, last
+  elseif #b > 0 then
+    return nil
+  end
+  return b
+end
+
+-- append is Go's store.AppendJSON: it appends the ne elements elems (joined
+-- by commas) to the JSON array cur (false or "" is empty), keeping the last
+-- keep when keep > 0 (the caller passes at most keep elements). Nil when
+-- cur is not an array. A compact array (no white space) without keep is
+-- appended to without being parsed.
+local function append(cur, elems, ne, keep)
+  if not cur or cur == '' then return '[' .. elems .. ']' end
+  if keep == 0 and cur:byte(1) == 91 and cur:byte(-1) == 93 and not cur:find('[ \t\n\r]') then
+    if ne == 0 then return cur end
+    if #cur == 2 then return '[' .. elems .. ']' end
+    return cur:sub(1, -2) .. ',' .. elems .. ']'
+  end
+  local b = split(cur)
+  if not b then return nil end
+  local n = #b / 2
+  local skip = 0
+  if keep > 0 and n + ne > keep then skip = n + ne - keep end
+  local parts = {}
+  for x = skip + 1, n do parts[#parts + 1] = cur:sub(b[2 * x - 1], b[2 * x]) end
+  if ne > 0 then parts[#parts + 1] = elems end
+  return '[' .. table.concat(parts, ',') .. ']'
+end
+
+local K, MK, NK = KEYS[1], KEYS[2], KEYS[3]
+local id, window = ARGV[15], ARGV[16]
+if id ~= '' and redis.call('EXISTS', MK) == 1 then return 'OK' end
 local now, at = ARGV[1], ARGV[2]
 local create, clear = ARGV[3] == '1', ARGV[4] == '1'
 local exp, ttl = ARGV[5], ARGV[6]
@@ -143,7 +234,7 @@ local setuser, uid, ip, ua = ARGV[7] == '1', ARGV[8], ARGV[9], ARGV[10]
 local iuser, ihz = ARGV[11], ARGV[12]
 local maxsize = tonumber(ARGV[13])
 local created = ARGV[14]
-local nd, ns, ni = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])
+local npl, nd, ns, ni, np = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19]), tonumber(ARGV[20]), tonumber(ARGV[21])
 
 local m = redis.call('HMGET', K, '_e', '_n', '_u', '_x', '_m')
 local islive = live(m[1], m[5], now)
@@ -170,7 +261,9 @@ if not fresh then
     end
   end
 end
-local state, raw, order = {}, {}, {}
+-- state[f] is the new value of field f (false: none); stored[f] is true
+-- while it is the value read from the record.
+local state, raw, order, stored = {}, {}, {}, {}
 local function touch(f)
   if state[f] == nil then
     local v = false
@@ -178,21 +271,27 @@ local function touch(f)
     if v then
       raw[f] = rawlen(v)
       size = size - (#f - 2 + raw[f])
+      stored[f] = true
     end
     state[f] = v
     order[#order + 1] = f
   end
 end
-local p = 18
+local p = 22
+local plain = {}
+for i = 1, npl do
+  plain[ARGV[p]] = {ARGV[p + 1], ARGV[p + 2]}
+  p = p + 3
+end
 for i = 1, nd do
   touch(ARGV[p])
-  state[ARGV[p]] = false
+  state[ARGV[p]], stored[ARGV[p]] = false, nil
   p = p + 1
 end
 for i = 1, ns do
   local f = ARGV[p]
   touch(f)
-  state[f], raw[f] = ARGV[p + 1], tonumber(ARGV[p + 2])
+  state[f], raw[f], stored[f] = ARGV[p + 1], tonumber(ARGV[p + 2]), nil
   p = p + 3
 end
 for i = 1, ni do
@@ -200,8 +299,22 @@ for i = 1, ni do
   touch(f)
   local r = addint(state[f], ARGV[p + 1])
   if not r then return redis.error_reply('SESAME_NOTNUMBER ' .. i) end
-  state[f], raw[f] = r, #r
+  state[f], raw[f], stored[f] = r, #r, nil
   p = p + 2
+end
+for i = 1, np do
+  local f = ARGV[p]
+  touch(f)
+  local cur = state[f]
+  if cur and stored[f] and gz(cur) then
+    local pl = plain[f]
+    if not pl or redis.sha1hex(cur) ~= pl[1] then return {'NEEDPLAIN', f} end
+    cur = pl[2]
+  end
+  local r = append(cur, ARGV[p + 1], tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3]))
+  if not r then return redis.error_reply('SESAME_NOTLIST ' .. i) end
+  state[f], raw[f], stored[f] = r, #r, nil
+  p = p + 4
 end
 local sets, dels = {}, {}
 for _, f in ipairs(order) do
@@ -238,8 +351,12 @@ local function batch(cmd, list)
     redis.call(cmd, K, unpack(list, i, math.min(i + 999, #list)))
   end
 end
+local function applied()
+  if id ~= '' then redis.call('SET', MK, '1', 'PX', window) end
+  return 'OK'
+end
 if create or dies then redis.call('DEL', K) end
-if dies then return 'OK' end
+if dies then return applied() end
 if clear and not create then
   local fields, vals = redis.call('HKEYS', K), {}
   for _, f in ipairs(fields) do
@@ -277,7 +394,7 @@ batch('HSET', meta)
 batch('HDEL', rm)
 if ttl ~= '' then redis.call('PEXPIRE', K, ttl) end
 if NK then redis.call('RENAME', K, NK) end
-return 'OK'
+return applied()
 `)
 
 // indexScript records that the session KEYS... ARGV[1] belongs to the user
@@ -315,9 +432,16 @@ return 0
 // moveScript is the first step of a rename in a Cluster: it marks the live
 // record KEYS[1] as moving to ARGV[2] (so it loads as missing and takes no
 // more changes), caps its TTL at ARGV[3] ms, and replies with its fields.
+// A repeat (the record is already moving to ARGV[2]) replies with them
+// again; "DONE" means the rename under the change ID ARGV[4] has finished
+// (its marker KEYS[2] exists).
 var moveScript = redis.NewScript(luaHelpers + `
 local K = KEYS[1]
+if ARGV[4] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then return 'DONE' end
 local m = redis.call('HMGET', K, '_e', '_m')
+if m[2] and m[2] == ARGV[2] and m[1] and before(ARGV[1], m[1]) then
+  return redis.call('HGETALL', K)
+end
 if not live(m[1], m[2], ARGV[1]) then return redis.error_reply('SESAME_NOTFOUND') end
 local fields = redis.call('HGETALL', K)
 redis.call('HSET', K, '_m', ARGV[2])
@@ -327,13 +451,17 @@ return fields
 `)
 
 // unmoveScript ends a rename of KEYS[1] to ARGV[1] started by moveScript:
-// with ARGV[2] == "" it deletes the record (the rename succeeded), otherwise
-// it undoes the mark and restores the TTL ARGV[2] (ms). It does nothing when
+// with ARGV[2] == "" it deletes the record (the rename succeeded) and writes
+// the marker KEYS[2] of the change ID ARGV[3] for ARGV[4] ms, otherwise it
+// undoes the mark and restores the TTL ARGV[2] (ms). It does nothing when
 // the record is no longer marked as moving to ARGV[1].
 var unmoveScript = redis.NewScript(`
 local K = KEYS[1]
 if redis.call('HGET', K, '_m') ~= ARGV[1] then return 0 end
-if ARGV[2] == '' or tonumber(ARGV[2]) <= 0 then
+if ARGV[2] == '' then
+  redis.call('DEL', K)
+  if ARGV[3] ~= '' then redis.call('SET', KEYS[2], '1', 'PX', ARGV[4]) end
+elseif tonumber(ARGV[2]) <= 0 then
   redis.call('DEL', K)
 else
   redis.call('HDEL', K, '_m')
@@ -361,11 +489,30 @@ end
 return 0
 `)
 
+// lockScript takes the lock KEYS[1] for the token ARGV[1] for ARGV[2] ms if
+// it is free, and replies 1 when the token holds it (taken now, or before:
+// a repeat), 0 when another token does.
+var lockScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then
+  if v == ARGV[1] then return 1 end
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
 // takeScript removes the value field ARGV[2] from the record KEYS[1] if the
 // record is live at ARGV[1] (ns) and replies with it (false when there is
-// none), keeping the record's size (_n) right.
+// none), keeping the record's size (_n) right. With a take ID ARGV[3] it
+// keeps the value it took under the marker KEYS[2] for ARGV[4] ms, and a
+// repeat replies with that value instead of taking again.
 var takeScript = redis.NewScript(luaHelpers + `
-local K, f = KEYS[1], ARGV[2]
+local K, f, id = KEYS[1], ARGV[2], ARGV[3]
+if id ~= '' then
+  local done = redis.call('GET', KEYS[2])
+  if done then return done end
+end
 local m = redis.call('HMGET', K, '_e', '_m', '_n', f)
 if not live(m[1], m[2], ARGV[1]) or not m[4] then return false end
 local v = m[4]
@@ -378,5 +525,6 @@ redis.call('HDEL', K, f)
 if m[3] then
   redis.call('HSET', K, '_n', string.format('%d', tonumber(m[3]) - (#f - 2) - n))
 end
+if id ~= '' then redis.call('SET', KEYS[2], v, 'PX', ARGV[4]) end
 return v
 `)

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +63,10 @@ type Store struct {
 	// owned is true when Open made the client, so Close closes it.
 	owned bool
 
+	// taggedPrefix is true when the prefix has a hash tag of its own, which
+	// then puts marker keys in their records' slot (see markerKey).
+	taggedPrefix bool
+
 	// now is the clock; tests replace it.
 	now func() time.Time
 }
@@ -104,6 +111,10 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: negative MaxRecordSize %d", opts.MaxRecordSize)
 	}
 	_, s.atomicRename = client.(*redis.Client)
+	_, s.taggedPrefix = hashTag(s.prefix)
+	if err := checkPrefix(s.prefix, s.atomicRename); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -165,10 +176,13 @@ func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
 	if !store.ValidKey(key) {
 		return fmt.Errorf("redisstore: apply: %w", store.ErrMalformedKey)
 	}
+	if err := store.CheckChange(&c); err != nil {
+		return fmt.Errorf("redisstore: apply: %w", err)
+	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: apply: %w", err)
 	}
-	return s.apply(ctx, "apply", []string{s.recordKey(key)}, key, c)
+	return s.apply(ctx, "apply", []string{s.recordKey(key), s.markerKey(key, markChange, c.ID)}, key, c)
 }
 
 // Delete implements [store.Store]. The record's entry in its user's index is
@@ -187,16 +201,20 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 }
 
 // maxApplyRuns bounds the runs of applyScript per change: the first, and one
-// more after each time the user index had to be extended. More than one
-// extension means the record keeps changing user or expiry under us.
-const maxApplyRuns = 4
+// more after each time the user index had to be extended or a compressed
+// value had to be inflated for a push. More than that means the record keeps
+// changing under us.
+const maxApplyRuns = 6
 
-// apply runs applyScript on keys (the record, and the new key of an atomic
-// rename), indexing member (the key the record ends up under) in its user's
-// index as the script asks.
+// apply runs applyScript on keys (the record, the marker of c.ID, and the new
+// key of an atomic rename), indexing member (the key the record ends up
+// under) in its user's index as the script asks. With a change ID, a run
+// whose reply was lost is sent again (the marker makes the repeat harmless);
+// see [Store.call].
 func (s *Store) apply(ctx context.Context, op string, keys []string, member string, c store.Change) error {
 	now := s.now()
-	args, incrKeys := s.applyArgs(c, now)
+	a := s.applyArgs(c, now, nil)
+	args := a.args
 
 	// Logging in: the caller names the user and the expiry, so the index
 	// entry can be written before the record, saving a round trip.
@@ -207,10 +225,32 @@ func (s *Store) apply(ctx context.Context, op string, keys []string, member stri
 		}
 		args[argIndexUser], args[argIndexHorizon] = c.UserID, h
 	}
+	var plains []plainValue
 	for range maxApplyRuns {
-		res, err := applyScript.Run(ctx, s.client, keys, args...).Result()
+		var res any
+		err := s.call(ctx, op, c.ID != "", func(ctx context.Context) error {
+			var err error
+			res, err = applyScript.Run(ctx, s.client, keys, args...).Result()
+			return err
+		})
 		if err != nil {
-			return s.scriptErr(ctx, op, err, incrKeys)
+			return s.scriptErr(ctx, op, err, a.incrKeys, a.pushKeys)
+		}
+		if field, ok := needPlain(res); ok {
+			// A push onto a compressed value: inflate it here and run
+			// again with it; the script checks it is still the stored one.
+			p, err := s.plain(ctx, op, keys[0], field)
+			if err != nil {
+				return err
+			}
+			if p.field != "" {
+				plains = append(slices.DeleteFunc(plains, func(q plainValue) bool { return q.field == field }), p)
+			}
+			h, hz := args[argIndexUser], args[argIndexHorizon]
+			a = s.applyArgs(c, now, plains)
+			args = a.args
+			args[argIndexUser], args[argIndexHorizon] = h, hz
+			continue
 		}
 		uid, exp, ok := needIndex(res)
 		if !ok {
@@ -222,7 +262,35 @@ func (s *Store) apply(ctx context.Context, op string, keys []string, member stri
 		}
 		args[argIndexUser], args[argIndexHorizon] = uid, h
 	}
-	return fmt.Errorf("redisstore: %s: the record kept moving past its user index: %w", op, store.ErrUnavailable)
+	return fmt.Errorf("redisstore: %s: the record kept changing under the change: %w", op, store.ErrUnavailable)
+}
+
+// plainValue is a compressed value inflated for a push: its field, the
+// SHA-1 (hex) of its stored form, and the value.
+type plainValue struct {
+	field, sum string
+	value      []byte
+}
+
+// plain reads the value of field in the record rkey and returns it
+// inflated, or a zero plainValue when it is no longer compressed.
+func (s *Store) plain(ctx context.Context, op, rkey, field string) (plainValue, error) {
+	v, err := s.client.HGet(ctx, rkey, field).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return plainValue{}, nil
+	}
+	if err != nil {
+		return plainValue{}, fail(ctx, op, err)
+	}
+	if !store.IsCompressed(v) {
+		return plainValue{}, nil
+	}
+	b, err := store.Decompress(v, s.maxSize)
+	if err != nil {
+		return plainValue{}, fmt.Errorf("redisstore: %s: value of key %q: %w", op, strings.TrimPrefix(field, valuePrefix), err)
+	}
+	sum := sha1.Sum(v)
+	return plainValue{field: field, sum: hex.EncodeToString(sum[:]), value: b}, nil
 }
 
 // Positions in the ARGV of applyScript (0-based here, 1-based in Lua).
@@ -241,20 +309,31 @@ const (
 	argIndexHorizon
 	argMaxSize
 	argCreated
+	argID
+	argWindow
+	argPlains
 	argDeletes
 	argSets
 	argIncrs
+	argPushes
 	argFixed // the number of fixed arguments
 )
 
-// applyArgs builds the ARGV of applyScript for c at the store's time now, and
-// returns the keys of c.Incr in the order they were passed.
-func (s *Store) applyArgs(c store.Change, now time.Time) ([]any, []string) {
+// scriptArgs is the ARGV of applyScript for a change, with the keys of its
+// increments and pushes in the order they were passed.
+type scriptArgs struct {
+	args               []any
+	incrKeys, pushKeys []string
+}
+
+// applyArgs builds the ARGV of applyScript for c at the store's time now,
+// with the inflated values plains.
+func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue) scriptArgs {
 	at := now
 	if !c.Now.IsZero() {
 		at = c.Now
 	}
-	args := make([]any, argFixed, argFixed+len(c.Delete)+3*len(c.Set)+2*len(c.Incr))
+	args := make([]any, argFixed, argFixed+3*len(plains)+len(c.Delete)+3*len(c.Set)+2*len(c.Incr)+4*len(c.Push))
 	args[argNow] = formatNanos(now)
 	args[argAt] = formatNanos(at)
 	args[argCreate] = flag(c.Create)
@@ -274,19 +353,39 @@ func (s *Store) applyArgs(c store.Change, now time.Time) ([]any, []string) {
 	if c.Create && !c.Created.IsZero() {
 		args[argCreated] = formatNanos(c.Created)
 	}
-	args[argDeletes], args[argSets], args[argIncrs] = len(c.Delete), len(c.Set), len(c.Incr)
+	args[argID], args[argWindow] = c.ID, windowMillis
+	args[argPlains] = len(plains)
+	args[argDeletes], args[argSets], args[argIncrs], args[argPushes] = len(c.Delete), len(c.Set), len(c.Incr), len(c.Push)
+	for _, p := range plains {
+		args = append(args, p.field, p.sum, p.value)
+	}
 	for _, k := range c.Delete {
 		args = append(args, valuePrefix+k)
 	}
 	for k, v := range c.Set {
-		args = append(args, valuePrefix+k, s.compress(v), len(v))
+		sv := v
+		if _, pushed := c.Push[k]; !pushed {
+			// A value the change appends to goes to the script as it is:
+			// the script appends to it and stores the result uncompressed.
+			sv = s.compress(v)
+		}
+		args = append(args, valuePrefix+k, sv, len(v))
 	}
-	incrKeys := make([]string, 0, len(c.Incr))
+	a := scriptArgs{incrKeys: make([]string, 0, len(c.Incr)), pushKeys: make([]string, 0, len(c.Push))}
 	for k, by := range c.Incr {
 		args = append(args, valuePrefix+k, strconv.FormatInt(by, 10))
-		incrKeys = append(incrKeys, k)
+		a.incrKeys = append(a.incrKeys, k)
 	}
-	return args, incrKeys
+	for k, p := range c.Push {
+		elems, keep := p.Values, max(p.Keep, 0)
+		if keep > 0 && len(elems) > keep {
+			elems = elems[len(elems)-keep:] // the older ones would be dropped anyway
+		}
+		args = append(args, valuePrefix+k, bytes.Join(elems, []byte{','}), len(elems), keep)
+		a.pushKeys = append(a.pushKeys, k)
+	}
+	a.args = args
+	return a
 }
 
 // needIndex reports whether applyScript's reply asks for the user index to
@@ -305,23 +404,39 @@ func needIndex(res any) (userID string, exp int64, ok bool) {
 	return userID, exp, true
 }
 
+// needPlain reports whether applyScript's reply asks for the compressed
+// value of a field to be inflated for a push, and which field.
+func needPlain(res any) (field string, ok bool) {
+	a, isSlice := res.([]any)
+	if !isSlice || len(a) != 2 || a[0] != "NEEDPLAIN" {
+		return "", false
+	}
+	field, ok = a[1].(string)
+	return field, ok
+}
+
 // scriptErr turns an error of applyScript into the store's errors.
-func (s *Store) scriptErr(ctx context.Context, op string, err error, incrKeys []string) error {
+func (s *Store) scriptErr(ctx context.Context, op string, err error, incrKeys, pushKeys []string) error {
 	if rerr, ok := errors.AsType[redis.Error](err); ok {
 		// Redis 7 puts "ERR " before the script's error reply; older
 		// servers do not.
 		msg := strings.TrimPrefix(rerr.Error(), "ERR ")
+		nth := func(code string, keys []string, sentinel error) error {
+			i, _ := strconv.Atoi(strings.TrimPrefix(msg, code))
+			if i >= 1 && i <= len(keys) {
+				return fmt.Errorf("redisstore: %s: %w: key %q", op, sentinel, keys[i-1])
+			}
+			return fmt.Errorf("redisstore: %s: %w", op, sentinel)
+		}
 		switch {
 		case strings.HasPrefix(msg, "SESAME_NOTFOUND"):
 			return fmt.Errorf("redisstore: %s: %w", op, store.ErrNotFound)
 		case strings.HasPrefix(msg, "SESAME_EXISTS"):
 			return fmt.Errorf("redisstore: %s: %w", op, store.ErrExists)
 		case strings.HasPrefix(msg, "SESAME_NOTNUMBER "):
-			i, _ := strconv.Atoi(strings.TrimPrefix(msg, "SESAME_NOTNUMBER "))
-			if i >= 1 && i <= len(incrKeys) {
-				return fmt.Errorf("redisstore: %s: %w: key %q", op, store.ErrNotNumber, incrKeys[i-1])
-			}
-			return fmt.Errorf("redisstore: %s: %w", op, store.ErrNotNumber)
+			return nth("SESAME_NOTNUMBER ", incrKeys, store.ErrNotNumber)
+		case strings.HasPrefix(msg, "SESAME_NOTLIST "):
+			return nth("SESAME_NOTLIST ", pushKeys, store.ErrNotList)
 		case strings.HasPrefix(msg, "SESAME_TOOLARGE "):
 			size := strings.TrimPrefix(msg, "SESAME_TOOLARGE ")
 			return fmt.Errorf("redisstore: %s: %w: session would be %s bytes, the limit is %d", op, store.ErrTooLarge, size, s.maxSize)
@@ -333,6 +448,9 @@ func (s *Store) scriptErr(ctx context.Context, op string, err error, incrKeys []
 // fail wraps an error of the Redis client: the context's error when ctx is
 // done, otherwise store.ErrUnavailable together with the client's error.
 func fail(ctx context.Context, op string, err error) error {
+	if c, ok := errors.AsType[classified](err); ok {
+		return c.error
+	}
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("redisstore: %s: %w", op, cerr)
 	}
@@ -457,7 +575,10 @@ func ttl(exp, now time.Time) string {
 }
 
 // Take implements [store.Taker]: one script reads the value and removes it
-// from the live record, so of two racing requests only one gets it.
+// from the live record, so of two racing requests only one gets it. With an
+// id, the script keeps what it took under a marker key for
+// [store.RetryWindow] and answers a repeat with it, so Take sends the script
+// again after a lost reply (see [Store.call]).
 func (s *Store) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
 	if !store.ValidKey(key) {
 		return nil, false, fmt.Errorf("redisstore: take: %w", store.ErrMalformedKey)
@@ -465,7 +586,13 @@ func (s *Store) Take(ctx context.Context, key, field, id string) ([]byte, bool, 
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("redisstore: take: %w", err)
 	}
-	v, err := takeScript.Run(ctx, s.client, []string{s.recordKey(key)}, formatNanos(s.now()), valuePrefix+field).Text()
+	keys := []string{s.recordKey(key), s.markerKey(key, markTake, id)}
+	var v string
+	err := s.call(ctx, "take", id != "", func(ctx context.Context) error {
+		var err error
+		v, err = takeScript.Run(ctx, s.client, keys, formatNanos(s.now()), valuePrefix+field, id, windowMillis).Text()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
 	}

@@ -1,0 +1,179 @@
+package redisstore
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sesamego/sesame/internal/redistest"
+	"github.com/sesamego/sesame/storetest"
+)
+
+// The fault-injection tests hammer one record with concurrent change sets
+// (storetest.Hammer) while connections are cut under the store's client, and
+// check that no acknowledged change is lost, none is applied twice, and none
+// is reported failed although it was applied. go-redis re-sends a command
+// after a network error, so without the change markers these tests find
+// duplicates.
+
+// faultRate is the share of the chunks a client sends that a proxy cuts.
+const faultRate = 0.05
+
+// proxyReadTimeout is the read timeout of clients behind a proxy. A cut
+// before a request leaves the client's connection open with no reply to come
+// (storetest.Proxy waits for the server's side to end before it closes the
+// client's), so without a short timeout such a request would hang for
+// go-redis's default of 3 s.
+const proxyReadTimeout = 300 * time.Millisecond
+
+// hammerOpts is the load of every fault test.
+var hammerOpts = storetest.HammerOptions{Workers: 8, Ops: 400, Timeout: 5 * time.Second}
+
+// checkHammer fails the test unless r shows every promise kept.
+func checkHammer(t *testing.T, r storetest.HammerReport) {
+	t.Helper()
+	t.Logf("hammer: %v", r)
+	for msg, n := range r.Errors {
+		t.Logf("  %d× %s", n, msg)
+	}
+	if r.Lost != 0 || r.Duplicates != 0 || r.FalseFailures != 0 {
+		t.Errorf("lost %d, duplicates %d, false failures %d; want none", r.Lost, r.Duplicates, r.FalseFailures)
+	}
+	if r.Acked == 0 {
+		t.Error("no change was acknowledged")
+	}
+}
+
+// logProxies logs and returns the faults the proxies injected.
+func logProxies(t *testing.T, proxies ...*storetest.Proxy) int64 {
+	t.Helper()
+	var before, after, reply int64
+	for _, p := range proxies {
+		before += p.Count(storetest.CutBeforeRequest)
+		after += p.Count(storetest.CutAfterRequest)
+		reply += p.Count(storetest.CutAfterReply)
+	}
+	t.Logf("faults: %d (%d cut before a request, %d after a request, %d after a reply)", before+after+reply, before, after, reply)
+	return before + after + reply
+}
+
+// killer sends CLIENT KILL TYPE normal SKIPME yes to every server of addrs
+// every 50 ms until ctx ends, counting the connections killed in kills.
+func killer(addrs []string, kills *atomic.Int64) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		var clients []*redis.Client
+		for _, a := range addrs {
+			c := redis.NewClient(&redis.Options{Addr: a})
+			defer c.Close()
+			clients = append(clients, c)
+		}
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			for _, c := range clients {
+				n, err := c.ClientKillByFilter(ctx, "TYPE", "normal", "SKIPME", "yes").Result()
+				if err == nil {
+					kills.Add(n)
+				}
+			}
+		}
+	}
+}
+
+// TestFaultsProxy puts a fault-injecting proxy between the store and a
+// single Redis node.
+func TestFaultsProxy(t *testing.T) {
+	direct := redistest.NewClient(t)
+	p := storetest.NewProxy(t, redistest.Addr(t))
+	p.Decide = storetest.RandomFaults(faultRate, nil)
+	client := redis.NewClient(&redis.Options{Addr: p.Addr(), ReadTimeout: proxyReadTimeout})
+	t.Cleanup(func() { client.Close() })
+	prefix := redistest.Prefix(t, direct)
+	st := newOn(t, client, Options{Prefix: prefix})
+	check := newOn(t, direct, Options{Prefix: prefix})
+
+	r := storetest.Hammer(t, st, check, hammerOpts)
+	checkHammer(t, r)
+	if logProxies(t, p) == 0 {
+		t.Error("the proxy injected no fault")
+	}
+}
+
+// TestFaultsClientKill kills the store's connections with CLIENT KILL every
+// 50 ms, on a server of the test's own (killing every client of the shared
+// server would disturb other tests using it).
+func TestFaultsClientKill(t *testing.T) {
+	addr := redistest.StartServer(t)
+	client := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { client.Close() })
+	st := newOn(t, client, Options{})
+
+	var kills atomic.Int64
+	opts := hammerOpts
+	opts.Ops = 1500 // 400 take a fraction of a second: a few kills
+	opts.During = killer([]string{addr}, &kills)
+	r := storetest.Hammer(t, st, st, opts)
+	checkHammer(t, r)
+	t.Logf("connections killed: %d", kills.Load())
+	if kills.Load() == 0 {
+		t.Error("CLIENT KILL killed no connection")
+	}
+}
+
+// TestFaultsCluster routes every connection of a cluster client through a
+// fault-injecting proxy of its node, and kills connections on every node
+// with CLIENT KILL meanwhile.
+func TestFaultsCluster(t *testing.T) {
+	addrs := redistest.SharedCluster(t)
+	proxies := map[string]*storetest.Proxy{}
+	var all []*storetest.Proxy
+	for _, a := range addrs {
+		p := storetest.NewProxy(t, a)
+		p.Decide = storetest.RandomFaults(faultRate, nil)
+		proxies[a] = p
+		all = append(all, p)
+	}
+	var unknownAddrs sync.Map
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		if p, ok := proxies[addr]; ok {
+			return d.DialContext(ctx, network, p.Addr())
+		}
+		unknownAddrs.Store(addr, true)
+		return d.DialContext(ctx, network, addr)
+	}
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, Dialer: dial, ReadTimeout: proxyReadTimeout})
+	t.Cleanup(func() { client.Close() })
+	direct := redistest.NewClusterClient(t, addrs)
+	prefix := redistest.Prefix(t, direct)
+	st := newOn(t, client, Options{Prefix: prefix})
+	check := newOn(t, direct, Options{Prefix: prefix})
+
+	var kills atomic.Int64
+	opts := hammerOpts
+	opts.Ops = 800
+	opts.During = killer(addrs, &kills)
+	r := storetest.Hammer(t, st, check, opts)
+	checkHammer(t, r)
+	t.Logf("connections killed: %d", kills.Load())
+	if logProxies(t, all...) == 0 {
+		t.Error("the proxies injected no fault")
+	}
+	if kills.Load() == 0 {
+		t.Error("CLIENT KILL killed no connection")
+	}
+	unknownAddrs.Range(func(a, _ any) bool {
+		t.Errorf("the cluster client dialed %v, which has no proxy", a)
+		return true
+	})
+}

@@ -1,6 +1,10 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sesamego/sesame/store"
+)
 
 // The Lua scripts. Every script touches only the keys it is given in KEYS, and
 // each of those calls touches one key (or, for the atomic rename, which runs
@@ -236,11 +240,12 @@ local maxsize = tonumber(ARGV[13])
 local created = ARGV[14]
 local npl, nd, ns, ni, np = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19]), tonumber(ARGV[20]), tonumber(ARGV[21])
 
-local m = redis.call('HMGET', K, '_e', '_n', '_u', '_x', '_m')
+local m = redis.call('HMGET', K, '_e', '_n', '_u', '_x', '_m', 'v:` + store.GoneField + `')
 local islive = live(m[1], m[5], now)
 if create then
   if islive then return redis.error_reply('SESAME_EXISTS') end
-elseif not islive then
+elseif not islive or m[6] then
+  -- Missing, expired, or a tombstone (store.GoneField): the session ended.
   return redis.error_reply('SESAME_NOTFOUND')
 end
 if NK then
@@ -438,11 +443,11 @@ return 0
 var moveScript = redis.NewScript(luaHelpers + `
 local K = KEYS[1]
 if ARGV[4] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then return 'DONE' end
-local m = redis.call('HMGET', K, '_e', '_m')
+local m = redis.call('HMGET', K, '_e', '_m', 'v:` + store.GoneField + `')
 if m[2] and m[2] == ARGV[2] and m[1] and before(ARGV[1], m[1]) then
   return redis.call('HGETALL', K)
 end
-if not live(m[1], m[2], ARGV[1]) then return redis.error_reply('SESAME_NOTFOUND') end
+if not live(m[1], m[2], ARGV[1]) or m[3] then return redis.error_reply('SESAME_NOTFOUND') end
 local fields = redis.call('HGETALL', K)
 redis.call('HSET', K, '_m', ARGV[2])
 local pttl = redis.call('PTTL', K)

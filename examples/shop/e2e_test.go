@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -248,4 +250,60 @@ func TestScreenshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s (%d bytes)", out, len(png))
+}
+
+// TestBrowserLoginWhilePolling logs in while the page polls /api/state every
+// 50 ms, as a dashboard does: polls sent with the pre-login cookie are
+// answered after the login set the new one, and must not undo it. The user
+// stays logged in 20 times out of 20.
+func TestBrowserLoginWhilePolling(t *testing.T) {
+	ctx := browser(t)
+	srv := newServer(t, "sqlite")
+	base := srv.URL
+	const script = `(async () => {
+  const form = document.getElementById("login-form");
+  form.email.value = "alice@example.com";
+  form.password.value = "wonderland";
+  let polls = 0, pending = [];
+  const poll = setInterval(() => {
+    polls++;
+    pending.push(fetch("/api/state", {cache: "no-store"}).then(r => r.text()).catch(() => ""));
+  }, 50);
+  await new Promise(r => setTimeout(r, 120));
+  const res = await fetch("/login", {method: "POST", body: new FormData(form)});
+  await new Promise(r => setTimeout(r, 300));
+  clearInterval(poll);
+  await Promise.all(pending);
+  const st = await (await fetch("/api/state", {cache: "no-store"})).json();
+  return JSON.stringify({status: res.status, user: st.user, polls: polls});
+})()`
+	type result struct {
+		Status int     `json:"status"`
+		User   *string `json:"user"`
+		Polls  int     `json:"polls"`
+	}
+	ok := 0
+	for trial := range 20 {
+		if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+		do(t, ctx, "opening the login page", chromedp.Navigate(base+"/login"))
+		out, err := chromedp.Run(ctx, chromedp.Evaluate[string](script, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("trial %d: %v", trial, err)
+		}
+		var r result
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("trial %d: %v: %s", trial, err, out)
+		}
+		if r.Status != 200 || r.Polls < 5 {
+			t.Fatalf("trial %d: login answered %d after %d polls", trial, r.Status, r.Polls)
+		}
+		if r.User != nil && *r.User == "alice@example.com" {
+			ok++
+		} else {
+			t.Errorf("trial %d: logged out right after logging in (user %v, %d polls)", trial, r.User, r.Polls)
+		}
+	}
+	t.Logf("logged in %d times out of 20 while polling every 50 ms", ok)
 }

@@ -301,14 +301,14 @@ func (c *client) login(email, password string, remember bool) {
 
 // stateJSON is GET /api/state, decoded independently of the app's types.
 type stateJSON struct {
-	User         *string        `json:"user"`
-	Cart         map[string]int `json:"cart"`
-	PageViews    int64          `json:"page_views"`
-	Recent       []struct {
+	User      *string        `json:"user"`
+	Cart      map[string]int `json:"cart"`
+	PageViews int64          `json:"page_views"`
+	Recent    []struct {
 		Path  string `json:"path"`
 		Title string `json:"title"`
 	} `json:"recent"`
-	Visits int `json:"visits"`
+	Visits       int            `json:"visits"`
 	Theme        string         `json:"theme"`
 	Language     string         `json:"language"`
 	CheckoutStep int            `json:"checkout_step"`

@@ -258,7 +258,10 @@ func TestScreenshot(t *testing.T) {
 // stays logged in 20 times out of 20.
 func TestBrowserLoginWhilePolling(t *testing.T) {
 	ctx := browser(t)
-	srv := newServer(t, "sqlite")
+	// Every store load waits 20 ms before it reads, as on a busy database:
+	// a poll sent while the login is in flight is read after the login has
+	// committed.
+	srv := newServerWith(t, "sqlite", serverOptions{queueLoad: 20 * time.Millisecond})
 	base := srv.URL
 	const script = `(async () => {
   const form = document.getElementById("login-form");

@@ -68,6 +68,10 @@ type serverOptions struct {
 	// requests on one session overlap for sure: without it, a fast store
 	// may serve them one after the other and hide a lost update.
 	slowLoad time.Duration
+	// queueLoad delays every session load by this much before it reads,
+	// as a request waiting for a database connection does: a request sent
+	// before another one's commit may read after it.
+	queueLoad time.Duration
 }
 
 // slowMemstore and slowSQLStore delay Load's answer and keep every other method
@@ -75,15 +79,16 @@ type serverOptions struct {
 type (
 	slowMemstore struct {
 		*memstore.Store
-		delay time.Duration
+		delay, queue time.Duration
 	}
 	slowSQLStore struct {
 		*sqlstore.Store
-		delay time.Duration
+		delay, queue time.Duration
 	}
 )
 
 func (s slowMemstore) Load(ctx context.Context, key string) (store.Record, bool, error) {
+	time.Sleep(s.queue)
 	rec, ok, err := s.Store.Load(ctx, key)
 	time.Sleep(s.delay) // after reading: concurrent loads all see the same record
 	return rec, ok, err
@@ -91,24 +96,26 @@ func (s slowMemstore) Load(ctx context.Context, key string) (store.Record, bool,
 
 // LoadShared is what sesame calls on a memstore; it is slow like Load.
 func (s slowMemstore) LoadShared(ctx context.Context, key string) (store.Record, bool, error) {
+	time.Sleep(s.queue)
 	rec, ok, err := s.Store.LoadShared(ctx, key)
 	time.Sleep(s.delay)
 	return rec, ok, err
 }
 
 func (s slowSQLStore) Load(ctx context.Context, key string) (store.Record, bool, error) {
+	time.Sleep(s.queue)
 	rec, ok, err := s.Store.Load(ctx, key)
 	time.Sleep(s.delay) // after reading: concurrent loads all see the same record
 	return rec, ok, err
 }
 
-// slowed returns st with a slow Load.
-func slowed(t testing.TB, st store.Store, d time.Duration) store.Store {
+// slowed returns st with a slow Load: queue before reading, d after.
+func slowed(t testing.TB, st store.Store, d, queue time.Duration) store.Store {
 	switch s := st.(type) {
 	case *memstore.Store:
-		return slowMemstore{s, d}
+		return slowMemstore{s, d, queue}
 	case *sqlstore.Store:
-		return slowSQLStore{s, d}
+		return slowSQLStore{s, d, queue}
 	}
 	t.Fatalf("no slow wrapper for %T", st)
 	return nil
@@ -158,8 +165,8 @@ func newServerWith(t testing.TB, store string, o serverOptions) *server {
 		BcryptCost: bcrypt.MinCost,
 		Now:        clk.now,
 	}
-	if o.slowLoad > 0 {
-		cfg.Store = slowed(t, b.store, o.slowLoad)
+	if o.slowLoad > 0 || o.queueLoad > 0 {
+		cfg.Store = slowed(t, b.store, o.slowLoad, o.queueLoad)
 	}
 	if o.config != nil {
 		o.config(&cfg)

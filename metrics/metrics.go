@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sesamego/sesame"
+	"github.com/sesamego/sesame/store"
 )
 
 // Defaults for [Options] fields left at zero.
@@ -47,7 +48,7 @@ var (
 // Label values known in advance, created at zero.
 var (
 	storeOps        = []string{"load", "apply", "delete", "rename", "take", "lock", "unlock"}
-	outcomes        = []string{OutcomeOK, OutcomeError, OutcomeTimeout, OutcomeCanceled}
+	outcomes        = []string{OutcomeOK, OutcomeError, OutcomeTimeout, OutcomeCanceled, OutcomeUnknown}
 	expiredReasons  = []string{"expired", "idle", "absolute"}
 	anomalyReasons  = []string{"ip", "user-agent"}
 	destroyReasons  = []string{"destroy", "logout-others", "logout-everywhere"}
@@ -64,6 +65,10 @@ const (
 	OutcomeError    = "error"    // the store failed
 	OutcomeTimeout  = "timeout"  // the store call ran out of time
 	OutcomeCanceled = "canceled" // the request's context was cancelled (the client went away)
+	// OutcomeUnknown: the change reached the store but no answer came back,
+	// and the store could not find out whether it took effect
+	// (store.ErrOutcomeUnknown).
+	OutcomeUnknown = "unknown"
 )
 
 // Options configures a [Metrics]. The zero value selects every default.
@@ -135,7 +140,7 @@ type Metrics struct {
 
 type opCollectors struct {
 	duration prometheus.Observer
-	outcome  [4]prometheus.Counter // indexed like outcomes
+	outcome  [5]prometheus.Counter // indexed like outcomes
 }
 
 // New returns a Metrics with the default options whose collectors are
@@ -300,6 +305,8 @@ func (m *Metrics) observeStore(e sesame.Event) {
 	out := 0 // OutcomeOK
 	switch {
 	case e.Err == nil:
+	case errors.Is(e.Err, store.ErrOutcomeUnknown):
+		out = 4
 	case errors.Is(e.Err, context.DeadlineExceeded):
 		out = 2
 	case errors.Is(e.Err, context.Canceled):

@@ -296,7 +296,8 @@ func TestSessionLifecycleIsCounted(t *testing.T) {
 
 	a.get(c, "/login")
 	wantCount(t, a.reg, 1, "sessions_regenerated_total")
-	wantCount(t, a.reg, 1, "store_operations_total", "op", "rename", "outcome", "ok")
+	// The new ID is created, then the old record becomes a tombstone.
+	wantCount(t, a.reg, 3, "store_operations_total", "op", "apply", "outcome", "ok")
 
 	a.get(c, "/get?k=k", "X-Test-IP", "198.51.100.7")
 	wantCount(t, a.reg, 1, "session_anomalies_total", "reason", "ip")
@@ -305,12 +306,14 @@ func TestSessionLifecycleIsCounted(t *testing.T) {
 	a.get(c, "/logout")
 	wantCount(t, a.reg, 1, "sessions_destroyed_total", "reason", "destroy")
 
-	// The logged-out ID comes back: the store does not know it.
+	// The logged-out ID comes back: a tombstone, not an expiry.
 	replay := a.client()
 	u, _ := url.Parse(a.srv.URL)
 	replay.Jar.SetCookies(u, []*http.Cookie{{Name: a.sessions.CookieName(), Value: stale, Path: "/"}})
 	a.get(replay, "/get?k=k")
-	wantCount(t, a.reg, 1, "sessions_expired_total", "reason", "unknown")
+	for _, reason := range []string{"expired", "idle", "absolute"} {
+		wantCount(t, a.reg, 0, "sessions_expired_total", "reason", reason)
+	}
 
 	// Three devices of alice, logged out everywhere at once.
 	for range 3 {
@@ -741,4 +744,22 @@ func TestWrappersCallTheAppsHandler(t *testing.T) {
 	}
 	wantCount(t, reg, 1, "errors_total", "kind", ErrorTooLarge)
 	wantCount(t, reg, 1, "csrf_failures_total", "reason", CSRFMissingToken)
+}
+
+func TestUnknownOutcomesAreCountedApart(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{
+		fmt.Errorf("redisstore: apply: %w (%w)", store.ErrOutcomeUnknown, context.DeadlineExceeded),
+		fmt.Errorf("sqlstore: apply: %w", store.ErrOutcomeUnknown),
+		fmt.Errorf("%w: %w", store.ErrUnavailable, errDown),
+	} {
+		m.Observe(sesame.Event{Kind: sesame.EventStoreOp, Op: "apply", Err: err})
+	}
+	wantCount(t, reg, 2, "store_operations_total", "op", "apply", "outcome", "unknown")
+	wantCount(t, reg, 1, "store_operations_total", "op", "apply", "outcome", "error")
+	wantCount(t, reg, 0, "store_operations_total", "op", "apply", "outcome", "timeout")
 }

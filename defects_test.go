@@ -34,7 +34,7 @@ func (c *errorCatcher) handle(w http.ResponseWriter, r *http.Request, err error)
 	c.mu.Lock()
 	c.errs = append(c.errs, err)
 	c.mu.Unlock()
-	defaultErrorHandler(w, r, err)
+	DefaultErrorHandler(w, r, err)
 }
 
 func (c *errorCatcher) last() error {

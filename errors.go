@@ -53,6 +53,11 @@ var (
 	// the request is stored.
 	ErrInvalid = errors.New("sesame: invalid session input")
 
+	// ErrCrossOrigin is reported to the ErrorHandler when the middleware
+	// refused an unsafe request from another origin; see
+	// [CrossOriginConfig]. The default handler answers 403 Forbidden.
+	ErrCrossOrigin = errors.New("sesame: cross-origin request refused")
+
 	// ErrNotList is reported when [Session.Push] appends to a value that
 	// is not a JSON array. Nothing of the request's change set is stored.
 	ErrNotList = errors.New("sesame: value is not a list")

@@ -69,8 +69,11 @@ type Config struct {
 
 	// ErrorHandler writes the response when the session could not be
 	// loaded or committed (the store is down, a value could not be encoded,
-	// the session is over the size limit). Nil means a plain 503 Service
-	// Unavailable (500 for encoding errors) that reveals no detail.
+	// the session is over the size limit) and when the cross-origin check
+	// refused a request (ErrCrossOrigin). Test err with errors.Is to render
+	// each in the app's own format (JSON for an API, say). Nil means a plain
+	// 503 Service Unavailable for store failures, 403 Forbidden for
+	// cross-origin requests and 500 for anything else, revealing no detail.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Logger receives session events (created, regenerated, destroyed,
@@ -85,6 +88,38 @@ type Config struct {
 	// Anomaly configures detection of a session used from another client
 	// than the one that logged in. The zero value ignores such changes.
 	Anomaly AnomalyPolicy
+
+	// CrossOrigin configures the cross-origin protection that the
+	// middleware applies to every unsafe request (POST, PUT, PATCH,
+	// DELETE), with Go's [http.CrossOriginProtection]. The zero value
+	// protects: see [CrossOriginConfig].
+	CrossOrigin CrossOriginConfig
+}
+
+// CrossOriginConfig configures the protection against cross-site request
+// forgery that [Manager.Handler] applies by default. A request with an unsafe
+// method that the browser marks as cross-site (Sec-Fetch-Site), or whose
+// Origin header names another host than the request's, is refused before the
+// handler runs: the ErrorHandler gets an error wrapping [ErrCrossOrigin] (the
+// default answers 403 Forbidden). Safe methods (GET, HEAD, OPTIONS) and
+// requests without those headers (non-browser clients) pass. Forms still
+// want a token as a second line of defence for old browsers: see package
+// csrf. The zero value is the secure default.
+type CrossOriginConfig struct {
+	// TrustedOrigins are origins ("https://admin.example.com") allowed to
+	// send unsafe requests besides the app's own.
+	TrustedOrigins []string
+
+	// Bypass, when set, exempts the requests for which it returns true
+	// (a webhook authenticated by a signature, say). Use sparingly.
+	Bypass func(r *http.Request) bool
+
+	// Disable turns the protection off, for apps that check origins in
+	// another layer. An API whose clients send the session in a header
+	// (TokenHeader) is not exposed to CSRF, but the check does no harm
+	// there either: browsers' cross-origin calls to such an API are
+	// refused unless their origin is trusted.
+	Disable bool
 }
 
 // CookieConfig configures the session cookie. Its zero value is the secure
@@ -138,6 +173,8 @@ type Manager struct {
 	anomaly      AnomalyPolicy
 	ctxKey       *contextKey
 	onRegenerate []func(*Session)
+	crossOrigin  *http.CrossOriginProtection // nil when disabled
+	bypass       func(*http.Request) bool
 
 	now func() time.Time // the clock; tests replace it
 }
@@ -195,13 +232,22 @@ func New(cfg Config) (*Manager, error) {
 		m.storeTimeout = DefaultStoreTimeout
 	}
 	if m.errorHandler == nil {
-		m.errorHandler = defaultErrorHandler
+		m.errorHandler = DefaultErrorHandler
 	}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
 	if err := m.anomaly.validate(); err != nil {
 		return nil, err
+	}
+	if !cfg.CrossOrigin.Disable {
+		m.crossOrigin = http.NewCrossOriginProtection()
+		for _, o := range cfg.CrossOrigin.TrustedOrigins {
+			if err := m.crossOrigin.AddTrustedOrigin(o); err != nil {
+				return nil, fmt.Errorf("sesame: CrossOrigin.TrustedOrigins: %w", err)
+			}
+		}
+		m.bypass = cfg.CrossOrigin.Bypass
 	}
 
 	c := cfg.Cookie
@@ -295,12 +341,18 @@ func (m *Manager) ReadyHandler() http.Handler {
 	})
 }
 
-// defaultErrorHandler answers 503 for store failures and 500 for anything
-// else, without revealing the cause to the client.
-func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+// DefaultErrorHandler is the error handler a [Config] without one gets: 503
+// Service Unavailable for store failures and lock timeouts, 403 Forbidden for
+// cross-origin requests ([ErrCrossOrigin]) and 500 Internal Server Error for
+// anything else, as plain text that reveals no detail. Custom handlers may
+// call it for the errors they do not render themselves.
+func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusInternalServerError
-	if errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrLockTimeout) {
+	switch {
+	case errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrLockTimeout):
 		code = http.StatusServiceUnavailable
+	case errors.Is(err, ErrCrossOrigin):
+		code = http.StatusForbidden
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, http.StatusText(code), code)

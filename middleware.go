@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +20,10 @@ import (
 // it with [From]) and commits the session's changes before the first byte of
 // the response. It is safe for concurrent use.
 //
+// It first refuses unsafe requests (POST, PUT, PATCH, DELETE) from other
+// origins, unless [Config.CrossOrigin] turns that off: see
+// [CrossOriginConfig].
+//
 // The store is read on the session's first use, not before; a request that
 // never touches its session does no store I/O and gets no Set-Cookie. When the
 // session cannot be loaded or committed, the handler's response is replaced
@@ -31,6 +36,13 @@ import (
 // [io.ReaderFrom] working; flushing or hijacking commits the session first.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.crossOrigin != nil && !safeMethod(r.Method) && (m.bypass == nil || !m.bypass(r)) {
+			if err := m.crossOrigin.Check(r); err != nil {
+				w.Header().Add("Vary", "Origin")
+				m.errorHandler(w, r, fmt.Errorf("%w: %w", ErrCrossOrigin, err))
+				return
+			}
+		}
 		// One allocation holds the writer and the context; the Session
 		// itself is allocated on the request's first From.
 		st := &requestState{}
@@ -43,6 +55,12 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		next.ServeHTTP(&st.w, r)
 		st.w.finish()
 	})
+}
+
+// safeMethod reports whether method is one that must not change state, which
+// the cross-origin check lets through without looking.
+func safeMethod(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
 }
 
 type requestState struct {

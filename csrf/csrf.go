@@ -47,7 +47,10 @@ type Config struct {
 	Sessions *sesame.Manager
 
 	// TrustedOrigins are origins ("https://admin.example.com") allowed to
-	// send unsafe requests besides the app's own.
+	// send unsafe requests besides the app's own. The session middleware
+	// checks origins too, before the Protector, unless its CrossOrigin
+	// check is disabled: give it the same origins
+	// (sesame.CrossOriginConfig.TrustedOrigins).
 	TrustedOrigins []string
 
 	// FieldName is the form field carrying the token. Empty means "_csrf".

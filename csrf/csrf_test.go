@@ -23,7 +23,9 @@ type app struct {
 
 func newApp(t *testing.T) *app {
 	t.Helper()
-	m, err := sesame.New(sesame.Config{})
+	// The session middleware checks origins itself by default; it is off
+	// here so that the Protector's own check is what these tests see.
+	m, err := sesame.New(sesame.Config{CrossOrigin: sesame.CrossOriginConfig{Disable: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,5 +230,32 @@ func TestEverySingleByteMutationIsRejected(t *testing.T) {
 				t.Fatalf("mutation at %d (%q) accepted", i, c)
 			}
 		}
+	}
+}
+
+// TestTheSessionMiddlewareRefusesCrossOriginFirst: with the manager's default
+// configuration a cross-origin POST never reaches the Protector.
+func TestTheSessionMiddlewareRefusesCrossOriginFirst(t *testing.T) {
+	var got error
+	m, err := sesame.New(sesame.Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		got = err
+		sesame.DefaultErrorHandler(w, r, err)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{Sessions: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("the handler ran")
+	})))
+	req := httptest.NewRequest("POST", "https://shop.example/", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden || !errors.Is(got, sesame.ErrCrossOrigin) {
+		t.Errorf("got %d with %v, want 403 and sesame.ErrCrossOrigin", rec.Code, got)
 	}
 }

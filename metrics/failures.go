@@ -59,30 +59,25 @@ func ErrorKind(err error) string {
 }
 
 // ErrorHandler returns an error handler for [sesame.Config.ErrorHandler]
-// that counts each error in sesame_errors_total by [ErrorKind] and then calls
-// next. A nil next answers like sesame's default: 503 Service Unavailable for
-// store failures and lock timeouts, 500 Internal Server Error otherwise,
-// without detail.
+// that counts each error in sesame_errors_total by [ErrorKind] (and each
+// cross-origin refusal of the middleware in sesame_csrf_failures_total, as
+// "cross_origin") and then calls next. A nil next is
+// [sesame.DefaultErrorHandler].
 func (m *Metrics) ErrorHandler(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
 	if next == nil {
-		next = defaultErrorHandler
+		next = sesame.DefaultErrorHandler
 	}
 	if m == nil {
 		return next
 	}
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		m.errors.WithLabelValues(ErrorKind(err)).Inc()
+		if errors.Is(err, sesame.ErrCrossOrigin) {
+			m.csrf.WithLabelValues(CSRFCrossOrigin).Inc()
+		} else {
+			m.errors.WithLabelValues(ErrorKind(err)).Inc()
+		}
 		next(w, r, err)
 	}
-}
-
-func defaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
-	code := http.StatusInternalServerError
-	if errors.Is(err, sesame.ErrStoreUnavailable) || errors.Is(err, sesame.ErrLockTimeout) {
-		code = http.StatusServiceUnavailable
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.Error(w, http.StatusText(code), code)
 }
 
 // CSRFReason classifies an error of the csrf package: one of
@@ -90,7 +85,7 @@ func defaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 // CSRFOther.
 func CSRFReason(err error) string {
 	switch {
-	case errors.Is(err, csrf.ErrCrossOrigin):
+	case errors.Is(err, csrf.ErrCrossOrigin), errors.Is(err, sesame.ErrCrossOrigin):
 		return CSRFCrossOrigin
 	case errors.Is(err, csrf.ErrMissingToken):
 		return CSRFMissingToken

@@ -557,7 +557,9 @@ func TestHandlerLimitsCanBeTurnedOff(t *testing.T) {
 func TestCSRFErrorHandlerCountsReasons(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	met, _ := New(reg)
-	sessions, _ := sesame.New(sesame.Config{Logger: slog.New(slog.DiscardHandler)})
+	// The session middleware refuses cross-origin requests before the csrf
+	// Protector: its error handler counts them.
+	sessions, _ := sesame.New(sesame.Config{Logger: slog.New(slog.DiscardHandler), ErrorHandler: met.ErrorHandler(nil)})
 	protect, err := csrf.New(csrf.Config{Sessions: sessions, ErrorHandler: met.CSRFErrorHandler(nil)})
 	if err != nil {
 		t.Fatal(err)

@@ -141,7 +141,7 @@ func newApp(cfg appConfig) (*app, error) {
 		StoreTimeout:     storeDeadline,
 		Logger:           a.log,
 		OnEvent:          cfg.Met.Observe,
-		ErrorHandler:     cfg.Met.ErrorHandler(nil),
+		ErrorHandler:     cfg.Met.ErrorHandler(a.sessionError),
 		// Flag a session used from another network or browser than the one
 		// that logged in: the page shows a warning.
 		Anomaly: sesame.AnomalyPolicy{Action: sesame.AnomalyFlag},
@@ -293,6 +293,17 @@ func (a *app) csrfError(w http.ResponseWriter, r *http.Request, err error) {
 	a.log.Info("shop: request refused by CSRF protection", "path", r.URL.Path, "reason", err)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, msg, code)
+}
+
+// sessionError answers the errors of the session middleware: a refused
+// cross-origin request gets the same page as a CSRF refusal, anything else
+// sesame's default answer.
+func (a *app) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, sesame.ErrCrossOrigin) {
+		a.csrfError(w, r, err)
+		return
+	}
+	sesame.DefaultErrorHandler(w, r, err)
 }
 
 // serverError logs err and answers 503 for store failures, 500 otherwise.

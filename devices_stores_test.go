@@ -48,8 +48,7 @@ func TestDevicesOnPostgres(t *testing.T) {
 }
 
 func TestDevicesOnMySQL(t *testing.T) {
-	dsn := envOr("SESAME_MYSQL_DSN", "mysql://root@127.0.0.1:3306/test")
-	devicesSuite(t, openSQL(t, "SESAME_MYSQL_DSN", dsn))
+	devicesSuite(t, openSQL(t, "SESAME_MYSQL_DSN", mysqlTarget()))
 }
 
 func TestDevicesOnSQLite(t *testing.T) {
@@ -209,9 +208,21 @@ func TestFlowsOnEveryStore(t *testing.T) {
 		flowsSuite(t, openSQL(t, "SESAME_POSTGRES_DSN", dsn))
 	})
 	t.Run("mysql", func(t *testing.T) {
-		flowsSuite(t, openSQL(t, "SESAME_MYSQL_DSN", envOr("SESAME_MYSQL_DSN", "mysql://root@127.0.0.1:3306/test")))
+		flowsSuite(t, openSQL(t, "SESAME_MYSQL_DSN", mysqlTarget()))
 	})
 	t.Run("sqlite", func(t *testing.T) { flowsSuite(t, openSQL(t, "", "sqlite:"+t.TempDir()+"/s.db")) })
+}
+
+// mysqlTarget is the MySQL store target for sqlstore.Open: SESAME_MYSQL_DSN
+// in the driver's form, as README.md documents it (root@tcp(host:port)/db,
+// the default, which every package's tests read), or already a mysql: or
+// mysql:// target.
+func mysqlTarget() string {
+	dsn := envOr("SESAME_MYSQL_DSN", "root@tcp(127.0.0.1:3306)/test")
+	if strings.HasPrefix(dsn, "mysql:") {
+		return dsn
+	}
+	return "mysql:" + dsn
 }
 
 func envOr(name, def string) string {

@@ -110,6 +110,28 @@
 // session that was destroyed or regenerated in the meantime is dropped, so a
 // slow request can never bring back a session after logout.
 //
+// Lists work the same way: [Session.Push] appends to a JSON array as part of
+// the change set (and [Session.PushKeep] keeps only the last N elements), so
+// ten tabs that each add an event leave ten events, where reading the list,
+// appending and putting it back would keep one.
+//
+// Each change set carries a random identity ([store.Change]'s ID), so that a
+// store reached over a network recognises a change that its driver sends
+// twice after a lost reply, and applies it once. A commit the store
+// acknowledged is never reported as failed; one whose outcome the store
+// could not learn is reported with [ErrOutcomeUnknown].
+//
+// # Requests that race
+//
+// Browsers send requests in parallel: a poll, an image, a second tab. Those
+// sent with the cookie of a session that a login (Regenerate) or logout
+// (Destroy) has just ended are answered after it, and a Set-Cookie in their
+// answer would replace the new cookie and log the user out. sesame never
+// sends one there: only the request that destroyed a session clears the
+// cookie, a request that never used its session sends no Set-Cookie at all,
+// and the old ID is left as a tombstone for a minute, so that such requests
+// neither start a new session nor write into the ended one.
+//
 // # Typed values
 //
 // Values are stored as JSON, one document per key, and read back into your

@@ -23,8 +23,18 @@
 //
 //   - It cannot merge concurrent changes. Two requests that start from the
 //     same cookie each send back a whole session; the browser keeps the last
-//     one, and the other request's changes are lost. Increments are not
-//     atomic across requests. (Every server-side sesame store merges.)
+//     one, and the other request's changes are lost. Increments and
+//     Session.Push are not atomic across requests. (Every server-side
+//     sesame store merges.)
+//   - The same holds around a login: a request sent with the pre-login
+//     cookies and answered after the login sends the old session back if it
+//     writes (a Put, a Push), and the browser may keep it instead of the
+//     new one. sesame's rules keep read-only requests from sending any
+//     cookie (a session sealed under an old key is re-issued, and an idle
+//     session's expiry extended, only rarely), and a mix of chunks from two
+//     sessions fails closed (no session) rather than decoding. With a
+//     server-side store, the old ID is a tombstone and such writes are
+//     dropped instead.
 //   - It cannot revoke a copied cookie. Destroy and logout clear the
 //     browser's cookie, but a copy taken earlier stays valid until it
 //     expires. The one defence is the per-user epoch ([Options.Epochs]): when

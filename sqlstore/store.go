@@ -43,8 +43,9 @@ type Options struct {
 	// Table is the session table's name: an ASCII identifier (letters,
 	// digits, underscores, not starting with a digit) of at most 44
 	// characters. The lock table is Table + "_locks", the remember-me
-	// token table Table + "_tokens". Empty means
-	// [DefaultTable], "sesame_sessions".
+	// token table Table + "_tokens", the table of applied changes
+	// (PostgreSQL and MySQL) Table + "_ops". Empty means [DefaultTable],
+	// "sesame_sessions".
 	Table string
 
 	// CompressThreshold is the value size in bytes above which values are

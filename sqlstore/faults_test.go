@@ -118,10 +118,19 @@ func TestFaultsAtCommit(t *testing.T) {
 		} {
 			t.Run(d.String()+"/"+mode.name, func(t *testing.T) {
 				faulty, check, p := faultStores(t, d)
-				p.Decide = mode.decide
+				// Decide is set before the first connection and never
+				// written again; the faults stop with the flag.
+				var on atomic.Bool
+				on.Store(true)
+				p.Decide = func(chunk []byte) storetest.Fault {
+					if !on.Load() {
+						return storetest.Pass
+					}
+					return mode.decide(chunk)
+				}
 				start := time.Now()
 				r := storetest.Hammer(t, faulty, check, hammerOpts)
-				p.Decide = nil
+				on.Store(false)
 				t.Logf("%v: cut before request %d, after request %d, after reply %d; passed %d chunks",
 					time.Since(start).Round(time.Millisecond), p.Count(storetest.CutBeforeRequest),
 					p.Count(storetest.CutAfterRequest), p.Count(storetest.CutAfterReply), p.Count(storetest.Pass))

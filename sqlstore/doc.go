@@ -25,7 +25,8 @@
 // # Schema
 //
 // [Store.Migrate] creates one session table (default "sesame_sessions"), a
-// lock table and a table of remember-me tokens beside it (the store is also
+// lock table, a table of applied changes on PostgreSQL and MySQL (see "At
+// most once") and a table of remember-me tokens beside it (the store is also
 // a [store.TokenStore] for package remember); [Schema] returns the same
 // statements as text for databases migrated by hand. A session row holds
 // the key (the hex SHA-256 of the session ID, never the ID), the values as
@@ -38,10 +39,41 @@
 //
 // A change set is applied by one short transaction that locks the row
 // (SELECT ... FOR UPDATE; BEGIN IMMEDIATE on SQLite), merges the change in
-// Go with [store.Merge] and writes the row back, so concurrent requests
-// never lose each other's writes and Increment is exact. Creating a session
+// Go with [store.Merge] (Set, Incr and Push, then the size limit and
+// compression) and writes the row back, so concurrent requests never lose
+// each other's writes and Increment is exact. Creating a session
 // is one INSERT that fails on a live row; a touch (new expiry, new user) is
 // one UPDATE; neither can re-create a deleted session.
+//
+// # At most once
+//
+// On PostgreSQL and MySQL a change reaches the server over a network, and
+// a connection can break after COMMIT was sent and before its answer came
+// back: the change may or may not have been applied. So every change with
+// an ID ([store.Change.ID], which sesame sets on every commit; a Take's id)
+// is remembered in a third table, Table + "_ops": its ID (primary key),
+// when it was applied, and what a Take returned. The row is inserted in
+// the transaction that writes the record (on PostgreSQL in the same
+// pipelined round trip as the UPDATE and COMMIT; a create stays one
+// statement), so it exists exactly when the change was committed. A change
+// whose ID is already there is not applied again: the transaction rolls
+// back and the original success is returned (a Take returns the value it
+// took). A change that failed committed nothing and is not remembered.
+//
+// With that, the store finds out instead of guessing: a try whose COMMIT
+// got no answer is repeated with the same ID until an answer comes or the
+// context ends; only then does the call fail with an error wrapping
+// [store.ErrOutcomeUnknown]. An error after COMMIT was acknowledged is no
+// failure, and errors that prove nothing was committed (the server refused
+// a statement, no connection could be made) wrap [store.ErrUnavailable].
+// Changes without an ID are not repeated after such a failure. Touches,
+// deletes and TryLock (which succeeds again under the token that holds the
+// lock) are idempotent and repeated without an ID.
+//
+// [store.Pruner]'s Prune removes entries older than twice
+// [store.RetryWindow]. Migrate adds the ops table to the schema of an
+// earlier version. SQLite is embedded: a change never reaches it twice, so
+// it has no ops table and pays nothing.
 //
 // # Time
 //
@@ -65,7 +97,10 @@
 //
 // Every failure of the database (connection refused or lost, a closed
 // *sql.DB, a missing table) is an error wrapping [store.ErrUnavailable] and
-// the driver's error; a done context gives the context's error instead.
+// the driver's error (or [store.ErrOutcomeUnknown], see above); a done
+// context gives the context's error instead. Input no store accepts (field
+// names, user IDs: [store.CheckChange]) is refused before any I/O with an
+// error wrapping [store.ErrInvalid].
 // Connections that broke are replaced by database/sql, so the store recovers
 // by itself once the server answers again.
 //

@@ -217,5 +217,5 @@ func create(t testing.TB, s *Store, c *clock, k string, set map[string]string) {
 
 // tables returns the names of the tables of s.
 func tables(s *Store) []string {
-	return []string{s.table, s.table + "_locks", s.table + "_tokens"}
+	return []string{s.table, s.table + "_locks", s.table + "_tokens", s.table + "_ops"}
 }

@@ -101,6 +101,8 @@ func ExampleSchema() {
 	// CREATE TABLE IF NOT EXISTS "sessions_tokens" (
 	// CREATE INDEX IF NOT EXISTS "sessions_tokens_user_id_idx" ON "sessions_tokens" (user_id)
 	// CREATE INDEX IF NOT EXISTS "sessions_tokens_expires_idx" ON "sessions_tokens" (expires)
+	// CREATE TABLE IF NOT EXISTS "sessions_ops" (
+	// CREATE INDEX IF NOT EXISTS "sessions_ops_at_idx" ON "sessions_ops" (at)
 }
 
 // A background pruner runs until it is stopped; stop waits for it.

@@ -14,55 +14,66 @@ import (
 )
 
 // lockedFunc decides what to write once the row under a key is locked. It
-// gets the live row (ok false when there is none) and returns the
-// statement and arguments that write the result, or an empty query to
-// write nothing; its error, classified, ends the transaction.
-type lockedFunc func(rec store.Record, data []byte, ok bool) (query string, args []any, err error)
+// gets the live row (ok false when there is none) and returns the write,
+// or a write with an empty query to write nothing; its error, classified,
+// ends the transaction.
+type lockedFunc func(rec store.Record, data []byte, ok bool) (w write, err error)
 
-// lockedUpdate runs one read-modify-write transaction on the live row under
-// key: lock the row, call f, run the statement f returns, commit. Changes
-// to one row are serialised by the row lock (SQLite: by BEGIN IMMEDIATE),
-// so none is lost.
-//
-// On PostgreSQL the transaction is pipelined through pgx: BEGIN and the
-// locking SELECT go in one round trip, the UPDATE and COMMIT in another,
-// instead of four, which also halves how long the row stays locked. The
-// other engines use database/sql transactions (see inTx).
-func (s *Store) lockedUpdate(ctx context.Context, op, key string, now time.Time, f lockedFunc) error {
-	nowArg := s.dialect.timeArg(now)
-	if s.dialect != Postgres || s.noPipeline {
-		return s.inTx(ctx, op, func(q querier) error {
-			rec, data, ok, err := scanRecord(q.QueryRowContext(ctx, s.q.lockRow, key, nowArg))
-			if err != nil {
-				return s.dbErr(ctx, op, err)
-			}
-			query, args, err := f(rec, data, ok)
-			if err != nil || query == "" {
-				return err
-			}
-			if _, err := q.ExecContext(ctx, query, args...); err != nil {
-				return s.dbErr(ctx, op, err)
-			}
-			return nil
-		})
-	}
-	for attempt := 1; ; attempt++ {
-		committing, err := s.pgLockedUpdate(ctx, op, key, nowArg, f)
-		if err == nil || attempt == maxTxAttempts || ctx.Err() != nil {
-			return err
-		}
-		if !isRetryable(err) && (committing || !isConnLost(err)) {
-			return err
-		}
-	}
+// write is a statement that writes a row, and the result to remember with
+// the operation's identity (a Take's value).
+type write struct {
+	query  string
+	args   []any
+	result []byte
 }
 
-// pgLockedUpdate is one try of lockedUpdate on PostgreSQL; committing
-// reports that err came from COMMIT, whose outcome is then unknown.
-func (s *Store) pgLockedUpdate(ctx context.Context, op, key string, nowArg any, f lockedFunc) (committing bool, err error) {
+// lockedUpdate runs one read-modify-write transaction on the live row under
+// key: lock the row, call f, run the statement f returns, remember id (see
+// inTx), commit. Changes to one row are serialised by the row lock (SQLite:
+// by BEGIN IMMEDIATE), so none is lost. It returns the result of f's write,
+// or the one remembered under id when the operation was applied before.
+//
+// On PostgreSQL the transaction is pipelined through pgx: BEGIN and the
+// locking SELECT go in one round trip, the UPDATE, the INSERT into the ops
+// table and COMMIT in another, instead of five, which also shortens how
+// long the row stays locked. The other engines use database/sql
+// transactions (see inTx).
+func (s *Store) lockedUpdate(ctx context.Context, op, key, id string, now time.Time, f lockedFunc) ([]byte, error) {
+	nowArg := s.dialect.timeArg(now)
+	if s.dialect != Postgres || s.noPipeline {
+		return s.inTx(ctx, op, id, func(q querier) ([]byte, error) {
+			rec, data, ok, err := scanRecord(q.QueryRowContext(ctx, s.q.lockRow, key, nowArg))
+			if err != nil {
+				return nil, s.dbErr(ctx, op, err)
+			}
+			w, err := f(rec, data, ok)
+			if err != nil || w.query == "" {
+				return nil, err
+			}
+			if _, err := q.ExecContext(ctx, w.query, w.args...); err != nil {
+				return nil, s.dbErr(ctx, op, err)
+			}
+			return w.result, nil
+		})
+	}
+	id = s.opID(id)
+	var result []byte
+	err := s.runWrite(ctx, op, id != "", func() (maybe bool, err error) {
+		result, maybe, err = s.pgLockedUpdate(ctx, op, key, id, nowArg, f)
+		return maybe, err
+	})
+	if a, ok := errors.AsType[appliedError](err); ok {
+		return a.result, nil
+	}
+	return result, err
+}
+
+// pgLockedUpdate is one try of lockedUpdate on PostgreSQL; maybe reports
+// that it failed in a way that leaves its outcome unknown.
+func (s *Store) pgLockedUpdate(ctx context.Context, op, key, id string, nowArg any, f lockedFunc) (result []byte, maybe bool, err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return false, s.dbErr(ctx, op, err)
+		return nil, false, s.dbErr(ctx, op, err)
 	}
 	defer conn.Close()
 	rawErr := conn.Raw(func(dc any) error {
@@ -72,7 +83,10 @@ func (s *Store) pgLockedUpdate(ctx context.Context, op, key string, nowArg any, 
 			return nil
 		}
 		pc := sc.Conn()
-		committing, err = s.pgPipeline(ctx, op, pc, key, nowArg, f)
+		result, maybe, err = s.pgPipeline(ctx, op, pc, key, id, nowArg, f)
+		if pc.PgConn().IsClosed() {
+			return driver.ErrBadConn
+		}
 		if pc.PgConn().TxStatus() == 'I' {
 			return nil
 		}
@@ -86,12 +100,21 @@ func (s *Store) pgLockedUpdate(ctx context.Context, op, key string, nowArg any, 
 		return nil
 	})
 	if err == nil && rawErr != nil && !errors.Is(rawErr, driver.ErrBadConn) {
+		// Only when nothing was sent: pgPipeline reports its own errors,
+		// and an error after an acknowledged COMMIT is no failure.
 		err = s.dbErr(ctx, op, rawErr)
 	}
-	return committing, err
+	if errors.Is(err, errDuplicateOp) {
+		// The ops row is there: an earlier try committed.
+		if aerr := s.applied(ctx, op, id); aerr != nil {
+			return nil, false, aerr
+		}
+		return nil, false, appliedError{}
+	}
+	return result, maybe, err
 }
 
-func (s *Store) pgPipeline(ctx context.Context, op string, pc *pgx.Conn, key string, nowArg any, f lockedFunc) (committing bool, err error) {
+func (s *Store) pgPipeline(ctx context.Context, op string, pc *pgx.Conn, key, id string, nowArg any, f lockedFunc) (result []byte, maybe bool, err error) {
 	var rec store.Record
 	var data []byte
 	found := true
@@ -107,31 +130,55 @@ func (s *Store) pgPipeline(ctx context.Context, op string, pc *pgx.Conn, key str
 		return err
 	})
 	if err := pc.SendBatch(ctx, b).Close(); err != nil {
-		return false, s.dbErr(ctx, op, err)
+		// No COMMIT was sent: nothing took effect.
+		return nil, false, s.dbErr(ctx, op, err)
 	}
-	query, args, err := f(rec, data, found)
-	if err != nil || query == "" {
+	w, err := f(rec, data, found)
+	if err != nil || w.query == "" {
 		if _, rerr := pc.Exec(ctx, "rollback"); rerr != nil && err == nil {
 			err = s.dbErr(ctx, op, rerr)
 		}
-		return false, err
+		if isLogical(err) && id != "" {
+			// Maybe the repeat of a change that was applied (see sqlTx).
+			var r []byte
+			ferr := pc.QueryRow(ctx, s.oq.find, opKey(id)).Scan(&r)
+			switch {
+			case ferr == nil:
+				err = appliedError{r}
+			case !errors.Is(ferr, pgx.ErrNoRows):
+				err = s.dbErr(ctx, op, ferr)
+			}
+		}
+		return nil, false, err
 	}
 	b = &pgx.Batch{}
-	b.Queue(query, args...)
+	b.Queue(w.query, w.args...)
+	if id != "" {
+		b.Queue(s.oq.insert, opKey(id), nowArg, nullBytes(w.result))
+	}
 	b.Queue("commit")
 	br := pc.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		// The server skips the COMMIT after a failure; the caller rolls
-		// the aborted transaction back.
-		br.Close()
-		return false, s.dbErr(ctx, op, err)
+	defer br.Close()
+	// The statements were sent with COMMIT behind them: an error without
+	// an answer of the server leaves the outcome unknown. The server skips
+	// what follows a statement it refused, COMMIT included.
+	for range b.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			if isUniqueViolation(err) {
+				return nil, false, errDuplicateOp
+			}
+			return nil, maybeApplied(ctx, err), s.dbErr(ctx, op, err)
+		}
 	}
-	_, commitErr := br.Exec()
-	if cerr := br.Close(); commitErr == nil {
-		commitErr = cerr
+	tag, err := br.Exec()
+	if err != nil {
+		return nil, maybeApplied(ctx, err), s.dbErr(ctx, op, err)
 	}
-	if commitErr != nil {
-		return true, s.dbErr(ctx, op, commitErr)
+	if tag.String() != "COMMIT" {
+		// COMMIT of a transaction the server had aborted.
+		return nil, false, fmt.Errorf("sqlstore: %s: %w: transaction rolled back (%s)", op, store.ErrUnavailable, tag)
 	}
-	return false, nil
+	// COMMIT was acknowledged: whatever happens to the connection now,
+	// the change took effect.
+	return w.result, false, nil
 }

@@ -10,8 +10,11 @@ import (
 // Schema returns the statements that create the session table named table
 // (or [DefaultTable] when empty), its indexes, its lock table
 // (table + "_locks") and its table of remember-me tokens (table +
-// "_tokens", see [Store.CreateToken]) for dialect d. Every statement is idempotent (IF NOT
-// EXISTS), so running them again is harmless. [Store.Migrate] runs them; the
+// "_tokens", see [Store.CreateToken]) for dialect d, and on PostgreSQL and
+// MySQL its table of applied operations (table + "_ops", see [Store.Apply]).
+// Every statement is idempotent (IF NOT EXISTS), so running them again is
+// harmless, and running them on the schema of an earlier version adds what
+// is new. [Store.Migrate] runs them; the
 // sesame CLI prints them for databases whose schema is managed by hand.
 //
 // The session table has these columns:
@@ -24,6 +27,10 @@ import (
 //	created     when the session was created
 //	last_seen   when it was last written or touched
 //	expires     when it expires (indexed, for Load and Prune)
+//
+// The ops table holds the identity of every change applied in the last two
+// [store.RetryWindow]s (id, at most 80 bytes), when it was applied (at,
+// indexed, for Prune) and what a Take returned (result).
 //
 // PostgreSQL stores times as timestamptz, MySQL as DATETIME(6) in UTC, both
 // with microsecond precision; SQLite as INTEGER Unix microseconds.
@@ -44,6 +51,8 @@ func Schema(d Dialect, table string) ([]string, error) {
 	tokens := d.quote(table + "_tokens")
 	tokUserIdx := d.quote(table + "_tokens_user_id_idx")
 	tokExpIdx := d.quote(table + "_tokens_expires_idx")
+	ops := d.quote(table + "_ops")
+	opsAtIdx := d.quote(table + "_ops_at_idx")
 	switch d {
 	case Postgres:
 		return []string{
@@ -75,6 +84,12 @@ func Schema(d Dialect, table string) ([]string, error) {
 )`,
 			`CREATE INDEX IF NOT EXISTS ` + tokUserIdx + ` ON ` + tokens + ` (user_id)`,
 			`CREATE INDEX IF NOT EXISTS ` + tokExpIdx + ` ON ` + tokens + ` (expires)`,
+			`CREATE TABLE IF NOT EXISTS ` + ops + ` (
+	id     BYTEA       NOT NULL PRIMARY KEY,
+	at     TIMESTAMPTZ NOT NULL,
+	result BYTEA
+)`,
+			`CREATE INDEX IF NOT EXISTS ` + opsAtIdx + ` ON ` + ops + ` (at)`,
 		}, nil
 	case MySQL:
 		// Indexes are declared inline: MySQL (unlike MariaDB) has no
@@ -112,6 +127,13 @@ func Schema(d Dialect, table string) ([]string, error) {
 	KEY ` + tokUserIdx + ` (user_id),
 	KEY ` + tokExpIdx + ` (expires)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS ` + ops + ` (
+	id     VARBINARY(80) NOT NULL,
+	at     DATETIME(6)   NOT NULL,
+	result LONGBLOB      NULL,
+	PRIMARY KEY (id),
+	KEY ` + opsAtIdx + ` (at)
+) ENGINE=InnoDB`,
 		}, nil
 	default: // SQLite
 		return []string{
@@ -175,14 +197,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if _, err := s.db.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
 			return s.dbErr(ctx, "migrate", err)
 		}
-		return s.inTx(ctx, "migrate", func(q querier) error {
+		_, err := s.inTx(ctx, "migrate", "", func(q querier) ([]byte, error) {
 			for _, st := range stmts {
 				if _, err := q.ExecContext(ctx, st); err != nil {
-					return s.dbErr(ctx, "migrate", err)
+					return nil, s.dbErr(ctx, "migrate", err)
 				}
 			}
-			return nil
+			return nil, nil
 		})
+		return err
 	}
 	if err != nil {
 		return s.dbErr(ctx, "migrate", err)

@@ -8,18 +8,28 @@ import (
 	"github.com/sesamego/sesame/store"
 )
 
-// Prune deletes expired records, and expired rows of the lock and token
-// tables, in batches of Options.PruneBatchSize rows per statement, so that
+// Prune deletes expired records, expired rows of the lock and token
+// tables, and rows of the ops table older than twice [store.RetryWindow],
+// in batches of Options.PruneBatchSize rows per statement, so that
 // a table of millions never holds a long lock; other writes interleave
 // between batches. It returns how many records it deleted (locks and
 // tokens not counted) and stops early with ctx's error when ctx is done.
 // See [store.Pruner].
 func (s *Store) Prune(ctx context.Context) (int, error) {
-	now := s.dialect.timeArg(normTime(s.now()))
+	t := normTime(s.now())
+	now := s.dialect.timeArg(t)
+	queries := []string{s.q.prune, s.q.pruneLocks, s.tq.prune}
+	if s.dedup() {
+		queries = append(queries, s.oq.prune)
+	}
 	total := 0
-	for _, q := range []string{s.q.prune, s.q.pruneLocks, s.tq.prune} {
+	for _, q := range queries {
+		arg := now
+		if q == s.oq.prune {
+			arg = s.dialect.timeArg(t.Add(-opRetention))
+		}
 		for {
-			n, err := s.execWrite(ctx, "prune", q, now)
+			n, err := s.execWrite(ctx, "prune", q, arg)
 			if q == s.q.prune {
 				total += n
 			}

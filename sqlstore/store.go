@@ -43,8 +43,9 @@ type Options struct {
 	// Table is the session table's name: an ASCII identifier (letters,
 	// digits, underscores, not starting with a digit) of at most 44
 	// characters. The lock table is Table + "_locks", the remember-me
-	// token table Table + "_tokens". Empty means
-	// [DefaultTable], "sesame_sessions".
+	// token table Table + "_tokens", the table of applied changes
+	// (PostgreSQL and MySQL) Table + "_ops". Empty means [DefaultTable],
+	// "sesame_sessions".
 	Table string
 
 	// CompressThreshold is the value size in bytes above which values are
@@ -93,6 +94,7 @@ type Store struct {
 
 	q  queries
 	tq tokenQueries
+	oq opQueries
 
 	// noPipeline makes PostgreSQL use database/sql transactions like the
 	// other engines; benchmarks set it to measure what pipelining saves.
@@ -158,6 +160,7 @@ func New(db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 	}
 	s.q = buildQueries(dialect, table, s.batch)
 	s.tq = buildTokenQueries(dialect, table, s.batch)
+	s.oq = buildOpQueries(dialect, table, s.batch)
 	return s, nil
 }
 
@@ -212,7 +215,7 @@ func buildQueries(d Dialect, table string, batch int) queries {
 			`ip = excluded.ip, user_agent = excluded.user_agent, created = excluded.created, ` +
 			`last_seen = excluded.last_seen, expires = excluded.expires WHERE ` + t + `.expires <= ?`)
 		q.lock = r(`INSERT INTO ` + l + ` (id, token, expires) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE ` +
-			`SET token = excluded.token, expires = excluded.expires WHERE ` + l + `.expires <= ?`)
+			`SET token = excluded.token, expires = excluded.expires WHERE ` + l + `.expires <= ? OR ` + l + `.token = excluded.token`)
 	}
 	q.deleteExpiredKey = r(`DELETE FROM ` + t + ` WHERE id = ? AND expires <= ?`)
 	q.deleteKey = r(`DELETE FROM ` + t + ` WHERE id = ?`)
@@ -231,7 +234,7 @@ func buildQueries(d Dialect, table string, batch int) queries {
 		q.pruneLocks = r(`DELETE FROM ` + l + ` WHERE id IN (SELECT id FROM ` + l + ` WHERE expires <= ? LIMIT ` + n + `)`)
 	}
 	q.lockInsert = r(`INSERT INTO ` + l + ` (id, token, expires) VALUES (?, ?, ?)`)
-	q.lockDeleteExpired = r(`DELETE FROM ` + l + ` WHERE id = ? AND expires <= ?`)
+	q.lockDeleteExpired = r(`DELETE FROM ` + l + ` WHERE id = ? AND (expires <= ? OR token = ?)`)
 	q.unlock = r(`DELETE FROM ` + l + ` WHERE id = ? AND token = ?`)
 	q.touchPrefix = `UPDATE ` + t + ` SET last_seen = ?`
 	q.touchWhere = ` WHERE id = ? AND expires > ?`
@@ -297,52 +300,64 @@ func scanRecord(row *sql.Row) (rec store.Record, data []byte, ok bool, err error
 // with [store.Merge], checked against MaxRecordSize and written back, so
 // concurrent changes to one record never lose each other's writes. On
 // PostgreSQL that transaction takes two round trips (pipelined), on MySQL
-// four.
+// five statements.
+//
+// On PostgreSQL and MySQL a change with an ID (c.ID) is applied at most
+// once: its ID is inserted into the ops table (Table + "_ops") in the
+// transaction that writes the record, and a change whose ID is there
+// already is answered with success and changes nothing. So Apply can
+// repeat a change whose COMMIT got no answer until it learns the outcome;
+// when ctx ends first, the error wraps [store.ErrOutcomeUnknown]. On MySQL
+// a create with an ID is a transaction of four statements; on PostgreSQL it
+// stays one statement. A touch is idempotent and needs no ID.
 //
 // Whether a record is live is decided by the store's clock (time.Now),
 // never by c.Now, which only sets LastSeen (and Created on create); times
-// are stored to the microsecond. A SetUser change must have a UserID of at
-// most 255 bytes of UTF-8 without NUL; IP and UserAgent are stored as valid
-// UTF-8 (invalid bytes and NUL become U+FFFD), cut to 255 and 4096 bytes.
+// are stored to the microsecond. Field names and the user ID are checked
+// with [store.CheckChange] before any I/O (an error wrapping
+// [store.ErrInvalid]); IP and UserAgent are stored as valid UTF-8 (invalid
+// bytes and NUL become U+FFFD), cut to 255 and 4096 bytes.
 func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
 	if !store.ValidKey(key) {
 		return fmt.Errorf("sqlstore: apply: %w", store.ErrMalformedKey)
 	}
-	now, err := s.prepare(&c)
-	if err != nil {
+	if err := store.CheckChange(&c); err != nil {
 		return fmt.Errorf("sqlstore: apply: %w", err)
 	}
+	now := s.prepare(&c)
 	switch {
 	case c.Create:
 		return s.create(ctx, key, c, now)
-	case !c.Clear && len(c.Delete) == 0 && len(c.Set) == 0 && len(c.Incr) == 0:
+	case !c.Clear && len(c.Delete) == 0 && len(c.Set) == 0 && len(c.Incr) == 0 && len(c.Push) == 0:
 		return s.touch(ctx, key, c, now)
 	}
 	d := s.dialect
-	return s.lockedUpdate(ctx, "apply", key, now, func(cur store.Record, data []byte, ok bool) (string, []any, error) {
+	_, err := s.lockedUpdate(ctx, "apply", key, c.ID, now, func(cur store.Record, data []byte, ok bool) (write, error) {
 		if !ok {
-			return "", nil, fmt.Errorf("sqlstore: apply: %w", store.ErrNotFound)
+			return write{}, fmt.Errorf("sqlstore: apply: %w", store.ErrNotFound)
 		}
 		var err error
 		if cur.Values, err = store.DecodeValues(data, s.maxSize); err != nil {
-			return "", nil, fmt.Errorf("sqlstore: apply: %w", err)
+			return write{}, fmt.Errorf("sqlstore: apply: %w", err)
 		}
 		rec, err := store.Merge(cur, true, c, now)
 		if err != nil {
-			return "", nil, fmt.Errorf("sqlstore: apply: %w", err)
+			return write{}, fmt.Errorf("sqlstore: apply: %w", err)
 		}
 		if data, err = s.encode(rec); err != nil {
-			return "", nil, fmt.Errorf("sqlstore: apply: %w", err)
+			return write{}, fmt.Errorf("sqlstore: apply: %w", err)
 		}
-		return s.q.update, []any{data, rec.UserID, rec.IP, rec.UserAgent,
-			d.timeArg(rec.LastSeen), d.timeArg(rec.Expires), key}, nil
+		return write{query: s.q.update, args: []any{data, rec.UserID, rec.IP, rec.UserAgent,
+			d.timeArg(rec.LastSeen), d.timeArg(rec.Expires), key}}, nil
 	})
+	return err
 }
 
-// prepare normalises the times and metadata of c. It returns the store's
-// clock, which alone decides whether a record is live (see [store.Merge]);
-// c.Now, when zero, becomes that time too.
-func (s *Store) prepare(c *store.Change) (time.Time, error) {
+// prepare normalises the times and metadata of c, whose input was checked
+// by store.CheckChange. It returns the store's clock, which alone decides
+// whether a record is live (see [store.Merge]); c.Now, when zero, becomes
+// that time too.
+func (s *Store) prepare(c *store.Change) time.Time {
 	now := normTime(s.now())
 	if c.Now.IsZero() {
 		c.Now = now
@@ -356,13 +371,10 @@ func (s *Store) prepare(c *store.Change) (time.Time, error) {
 		c.Created = normTime(c.Created)
 	}
 	if c.SetUser {
-		if err := checkUserID(c.UserID); err != nil {
-			return now, err
-		}
 		c.IP = cleanText(c.IP, maxIP)
 		c.UserAgent = cleanText(c.UserAgent, maxUserAgent)
 	}
-	return now, nil
+	return now
 }
 
 // encode checks the size of rec and encodes its values.
@@ -383,25 +395,78 @@ func (s *Store) create(ctx context.Context, key string, c store.Change, now time
 	if err != nil {
 		return fmt.Errorf("sqlstore: apply: %w", err)
 	}
+	d := s.dialect
+	args := []any{key, data, rec.UserID, rec.IP, rec.UserAgent,
+		d.timeArg(rec.Created), d.timeArg(rec.LastSeen), d.timeArg(rec.Expires)}
+	id := s.opID(c.ID)
+	switch {
+	case id != "" && d == Postgres:
+		return s.createOnce(ctx, id, args, now)
+	case id != "":
+		// MySQL: the INSERT and the identity in one transaction.
+		_, err := s.inTx(ctx, "apply", id, func(q querier) ([]byte, error) {
+			ok, err := s.insertOrReplaceExpired(ctx, q, s.q.upsert, s.q.insert, s.q.deleteExpiredKey, args, now)
+			if err != nil {
+				return nil, s.dbErr(ctx, "apply", err)
+			}
+			if !ok {
+				return nil, fmt.Errorf("sqlstore: apply: %w", store.ErrExists)
+			}
+			return nil, nil
+		})
+		return err
+	}
 	if err := s.lockWrite(ctx); err != nil {
 		return fmt.Errorf("sqlstore: apply: %w", err)
 	}
 	defer s.unlockWrite()
-	d := s.dialect
-	args := []any{key, data, rec.UserID, rec.IP, rec.UserAgent,
-		d.timeArg(rec.Created), d.timeArg(rec.LastSeen), d.timeArg(rec.Expires)}
 	var ok bool
-	err = retry(ctx, false, func() (err error) {
+	err = s.runWrite(ctx, "apply", false, func() (bool, error) {
 		ok, err = s.insertOrReplaceExpired(ctx, s.db, s.q.upsert, s.q.insert, s.q.deleteExpiredKey, args, now)
-		return err
+		if err != nil {
+			return maybeApplied(ctx, err), s.dbErr(ctx, "apply", err)
+		}
+		return false, nil
 	})
 	if err != nil {
-		return s.dbErr(ctx, "apply", err)
+		return err
 	}
 	if !ok {
 		return fmt.Errorf("sqlstore: apply: %w", store.ErrExists)
 	}
 	return nil
+}
+
+// createOnce is create on PostgreSQL for a change with an identity: one
+// statement (see buildOpQueries) that writes the record and remembers the
+// identity, unless the identity is remembered already.
+func (s *Store) createOnce(ctx context.Context, id string, args []any, now time.Time) error {
+	d := s.dialect
+	args = append(args, d.timeArg(now), opKey(id), d.timeArg(normTime(s.now())))
+	err := s.runWrite(ctx, "apply", true, func() (bool, error) {
+		var wrote, remembered int
+		err := s.db.QueryRowContext(ctx, s.oq.createPG, args...).Scan(&wrote, &remembered)
+		switch {
+		case isUniqueViolation(err):
+			// A twin of this change committed while this one ran.
+			return false, appliedError{}
+		case err != nil:
+			return maybeApplied(ctx, err), s.dbErr(ctx, "apply", err)
+		case wrote > 0:
+			return false, nil
+		}
+		// A live record holds the key, or the identity is remembered:
+		// ask again, outside the statement's snapshot, which may predate
+		// a twin's commit.
+		if err := s.applied(ctx, "apply", id); err != nil {
+			return false, err
+		}
+		return false, fmt.Errorf("sqlstore: apply: %w", store.ErrExists)
+	})
+	if _, ok := errors.AsType[appliedError](err); ok {
+		return nil
+	}
+	return err
 }
 
 // insertOrReplaceExpired inserts a row whose key is args[0], replacing a row
@@ -459,17 +524,9 @@ func (s *Store) touch(ctx context.Context, key string, c store.Change, now time.
 		return fmt.Errorf("sqlstore: apply: %w", err)
 	}
 	defer s.unlockWrite()
-	var res sql.Result
-	err := retry(ctx, true, func() (err error) { // a touch is idempotent
-		res, err = s.db.ExecContext(ctx, d.rebind(b.String()), args...)
+	n, err := s.execRepeatable(ctx, "apply", d.rebind(b.String()), args...) // a touch is idempotent
+	if err != nil {
 		return err
-	})
-	if err != nil {
-		return s.dbErr(ctx, "apply", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return s.dbErr(ctx, "apply", err)
 	}
 	if n == 0 && d == MySQL {
 		// MySQL counts changed rows, not matched ones (unless the DSN sets
@@ -507,19 +564,27 @@ func (s *Store) execWrite(ctx context.Context, op, query string, args ...any) (i
 		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	defer s.unlockWrite()
-	var res sql.Result
-	err := retry(ctx, true, func() (err error) {
-		res, err = s.db.ExecContext(ctx, query, args...)
-		return err
+	n, err := s.execRepeatable(ctx, op, query, args...)
+	return int(n), err
+}
+
+// execRepeatable runs one idempotent writing statement with the retries of
+// runWrite and returns the number of rows it affected, with errors
+// classified: when ctx ends with the outcome of a run unknown, the error
+// wraps store.ErrOutcomeUnknown.
+func (s *Store) execRepeatable(ctx context.Context, op, query string, args ...any) (int64, error) {
+	var n int64
+	err := s.runWrite(ctx, op, true, func() (bool, error) {
+		res, err := s.db.ExecContext(ctx, query, args...)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		if err != nil {
+			return maybeApplied(ctx, err), s.dbErr(ctx, op, err)
+		}
+		return false, nil
 	})
-	if err != nil {
-		return 0, s.dbErr(ctx, op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, s.dbErr(ctx, op, err)
-	}
-	return int(n), nil
+	return n, err
 }
 
 // checkUserID refuses user IDs that cannot be indexed the same way on every

@@ -15,31 +15,31 @@ var errNoField = errors.New("sqlstore: no such field")
 // returns it, in one transaction that locks the row, so of two racing
 // callers only one gets the value. ok is false, and nothing changes, when
 // the record or the field is missing. The record's times are left as they
-// are. See [store.Taker].
+// are. On PostgreSQL and MySQL the value taken is remembered under id (in
+// the ops table, for at least [store.RetryWindow]), so a take repeated
+// under the same id returns the same value and takes nothing more. See
+// [store.Taker].
 func (s *Store) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
 	if !store.ValidKey(key) {
 		return nil, false, fmt.Errorf("sqlstore: take: %w", store.ErrMalformedKey)
 	}
-	var value []byte
-	err := s.lockedUpdate(ctx, "take", key, normTime(s.now()), func(rec store.Record, data []byte, ok bool) (string, []any, error) {
-		value = nil
+	value, err := s.lockedUpdate(ctx, "take", key, id, normTime(s.now()), func(rec store.Record, data []byte, ok bool) (write, error) {
 		if !ok {
-			return "", nil, errNoField
+			return write{}, errNoField
 		}
 		values, err := store.DecodeValues(data, s.maxSize)
 		if err != nil {
-			return "", nil, fmt.Errorf("sqlstore: take: %w", err)
+			return write{}, fmt.Errorf("sqlstore: take: %w", err)
 		}
 		v, ok := values[field]
 		if !ok {
-			return "", nil, errNoField
+			return write{}, errNoField
 		}
 		delete(values, field)
 		if data, err = store.EncodeValues(values, s.threshold); err != nil {
-			return "", nil, fmt.Errorf("sqlstore: take: %w", err)
+			return write{}, fmt.Errorf("sqlstore: take: %w", err)
 		}
-		value = v
-		return s.q.updateData, []any{data, key}, nil
+		return write{query: s.q.updateData, args: []any{data, key}, result: v}, nil
 	})
 	switch {
 	case errors.Is(err, errNoField):

@@ -50,7 +50,7 @@ func checkHammer(t *testing.T, r storetest.HammerReport, faults int64) {
 // fault-injecting proxy, and a store on the same table that does not (to
 // read the result). It skips, or fails under SESAME_REQUIRE_SERVICES=1,
 // when the server is down.
-func faultStores(t *testing.T, d Dialect) (faulty, check *Store, p *proxy) {
+func faultStores(t *testing.T, d Dialect) (faulty, check *Store, p *storetest.Proxy) {
 	t.Helper()
 	var db *sql.DB
 	switch d {
@@ -60,7 +60,7 @@ func faultStores(t *testing.T, d Dialect) (faulty, check *Store, p *proxy) {
 		if err != nil {
 			t.Fatalf("%s: %v", postgresEnv, err)
 		}
-		p = newProxy(t, u.Host)
+		p = storetest.NewProxy(t, u.Host)
 		u.Host = p.Addr()
 		if db, err = sql.Open("pgx", u.String()); err != nil {
 			t.Fatal(err)
@@ -71,7 +71,7 @@ func faultStores(t *testing.T, d Dialect) (faulty, check *Store, p *proxy) {
 		if err != nil {
 			t.Fatalf("%s: %v", mysqlEnv, err)
 		}
-		p = newProxy(t, cfg.Addr)
+		p = storetest.NewProxy(t, cfg.Addr)
 		cfg.Addr = p.Addr()
 		tg, err := parseTarget("mysql:" + cfg.FormatDSN())
 		if err != nil {

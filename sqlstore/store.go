@@ -70,6 +70,17 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// tombstoneData is the data column of the tombstone sesame leaves for an
+// ended session (store.GoneField set to true, nothing else): the touch path,
+// which does not decode the record, refuses it by its bytes.
+var tombstoneData = func() []byte {
+	b, err := store.EncodeValues(map[string][]byte{store.GoneField: []byte("true")}, 0)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
 // Store is a [store.Store] on a SQL database. It also implements
 // [store.Pruner], [store.Lister], [store.UserIndex], [store.Renamer],
 // [store.Locker] and [store.Taker], and keeps remember-me tokens as a
@@ -219,7 +230,7 @@ func buildQueries(d Dialect, table string, batch int) queries {
 	}
 	q.deleteExpiredKey = r(`DELETE FROM ` + t + ` WHERE id = ? AND expires <= ?`)
 	q.deleteKey = r(`DELETE FROM ` + t + ` WHERE id = ?`)
-	q.exists = r(`SELECT 1 FROM ` + t + ` WHERE id = ? AND expires > ?`)
+	q.exists = r(`SELECT 1 FROM ` + t + ` WHERE id = ? AND expires > ? AND data <> ?`)
 	q.listPage = r(`SELECT id, ` + recordCols + ` FROM ` + t + ` WHERE expires > ? AND id > ? ORDER BY id LIMIT ` + fmt.Sprint(listPageSize))
 	// user_id <> '' lets PostgreSQL and SQLite use their partial index.
 	q.userSessions = r(`SELECT id, user_id, ip, user_agent, created, last_seen, expires FROM ` + t +
@@ -237,7 +248,8 @@ func buildQueries(d Dialect, table string, batch int) queries {
 	q.lockDeleteExpired = r(`DELETE FROM ` + l + ` WHERE id = ? AND (expires <= ? OR token = ?)`)
 	q.unlock = r(`DELETE FROM ` + l + ` WHERE id = ? AND token = ?`)
 	q.touchPrefix = `UPDATE ` + t + ` SET last_seen = ?`
-	q.touchWhere = ` WHERE id = ? AND expires > ?`
+	// A tombstone (store.GoneField) is no live record to touch.
+	q.touchWhere = ` WHERE id = ? AND expires > ? AND data <> ?`
 	return q
 }
 
@@ -519,7 +531,7 @@ func (s *Store) touch(ctx context.Context, key string, c store.Change, now time.
 		args = append(args, c.UserID, c.IP, c.UserAgent)
 	}
 	b.WriteString(s.q.touchWhere)
-	args = append(args, key, d.timeArg(now))
+	args = append(args, key, d.timeArg(now), tombstoneData)
 	if err := s.lockWrite(ctx); err != nil {
 		return fmt.Errorf("sqlstore: apply: %w", err)
 	}
@@ -533,7 +545,7 @@ func (s *Store) touch(ctx context.Context, key string, c store.Change, now time.
 		// clientFoundRows): a touch that rewrites identical values reports
 		// 0. Tell that apart from a missing record.
 		var one int
-		err := s.db.QueryRowContext(ctx, s.q.exists, key, d.timeArg(now)).Scan(&one)
+		err := s.db.QueryRowContext(ctx, s.q.exists, key, d.timeArg(now), tombstoneData).Scan(&one)
 		switch {
 		case err == nil:
 			n = 1

@@ -91,7 +91,7 @@ func (m *Manager) SessionsOf(ctx context.Context, userID string) ([]SessionInfo,
 			continue
 		}
 		infos = append(infos, SessionInfo{Hash: e.Key, Created: rec.Created, LastSeen: rec.LastSeen,
-			Expires: rec.Expires, IP: rec.IP, UserAgent: rec.UserAgent})
+			Expires: rec.Expires.Add(-expiredGrace), IP: rec.IP, UserAgent: rec.UserAgent})
 	}
 	sortByLastSeen(infos)
 	return infos, nil

@@ -809,6 +809,6 @@ func (s *Session) reload() error {
 	}
 	s.loaded, s.err = false, nil
 	s.id, s.key, s.stored, s.rec, s.values, s.applied = "", "", false, store.Record{}, nil, nil
-	s.del, s.dirty, s.gone, s.anomaly = nil, false, false, ""
+	s.del, s.dirty, s.gone, s.anomaly, s.expiredKeys = nil, false, false, "", nil
 	return nil
 }

@@ -24,11 +24,9 @@ import (
 // faultRate is the share of the chunks a client sends that a proxy cuts.
 const faultRate = 0.05
 
-// proxyReadTimeout is the read timeout of clients behind a proxy. A cut
-// before a request leaves the client's connection open with no reply to come
-// (storetest.Proxy waits for the server's side to end before it closes the
-// client's), so without a short timeout such a request would hang for
-// go-redis's default of 3 s.
+// proxyReadTimeout is the read timeout of clients behind a proxy: a reply
+// that a cut swallowed is given up on quickly (go-redis waits 3 s by
+// default), so the tests stay short.
 const proxyReadTimeout = 300 * time.Millisecond
 
 // hammerOpts is the load of every fault test.
@@ -176,4 +174,39 @@ func TestFaultsCluster(t *testing.T) {
 		t.Errorf("the cluster client dialed %v, which has no proxy", a)
 		return true
 	})
+}
+
+// checkOneShot fails the test unless r shows every promise kept.
+func checkOneShot(t *testing.T, what string, r storetest.OneShotReport, faults int64) {
+	t.Helper()
+	t.Logf("%s: %v; faults injected: %d", what, r, faults)
+	if r.Lost != 0 || r.FalseFailures != 0 {
+		t.Errorf("%s: lost %d, false failures %d; want none", what, r.Lost, r.FalseFailures)
+	}
+	if r.Acked == 0 || faults == 0 {
+		t.Errorf("%s: %d acknowledged, %d faults: the test proves nothing", what, r.Acked, faults)
+	}
+}
+
+// TestFaultsTakesAndLocks takes flash messages and locks through a proxy that
+// cuts connections: go-redis re-sends them, and a repeated take must return
+// the value it took (not lose it), a repeated TryLock must not lock its own
+// caller out.
+func TestFaultsTakesAndLocks(t *testing.T) {
+	direct := redistest.NewClient(t)
+	p := storetest.NewProxy(t, redistest.Addr(t))
+	p.Decide = storetest.RandomFaults(0.1, nil)
+	client := redis.NewClient(&redis.Options{Addr: p.Addr(), ReadTimeout: proxyReadTimeout})
+	t.Cleanup(func() { client.Close() })
+	prefix := redistest.Prefix(t, direct)
+	st := newOn(t, client, Options{Prefix: prefix})
+	check := newOn(t, direct, Options{Prefix: prefix})
+	opts := storetest.HammerOptions{Workers: 8, Ops: 200, Timeout: 5 * time.Second}
+
+	before := p.Faults()
+	r := storetest.HammerTakes(t, st, check, opts)
+	checkOneShot(t, "takes", r, p.Faults()-before)
+	before = p.Faults()
+	r = storetest.HammerLocks(t, st, check, opts)
+	checkOneShot(t, "locks", r, p.Faults()-before)
 }

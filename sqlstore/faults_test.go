@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/sesamego/sesame/store"
 	"github.com/sesamego/sesame/storetest"
 )
 
@@ -284,4 +285,42 @@ func (c *idConnector) take() []int64 {
 	}
 	clear(c.ids)
 	return ids
+}
+
+// TestFaultsTakesAndLocks takes flash messages and locks through a proxy that
+// cuts connections: a take retried after a lost reply must return the value
+// it took (not lose it), a TryLock retried must not lock its caller out.
+func TestFaultsTakesAndLocks(t *testing.T) {
+	for _, d := range []Dialect{Postgres, MySQL} {
+		t.Run(d.String(), func(t *testing.T) {
+			faulty, check, p := faultStores(t, d)
+			var on atomic.Bool
+			on.Store(true)
+			decide := storetest.RandomFaults(0.05, nil)
+			p.Decide = func(chunk []byte) storetest.Fault {
+				if !on.Load() {
+					return storetest.Pass
+				}
+				return decide(chunk)
+			}
+			opts := storetest.HammerOptions{Workers: 8, Ops: 150, Timeout: 5 * time.Second}
+			for _, run := range []struct {
+				what string
+				f    func(testing.TB, store.Store, store.Store, storetest.HammerOptions) storetest.OneShotReport
+			}{{"takes", storetest.HammerTakes}, {"locks", storetest.HammerLocks}} {
+				on.Store(true)
+				before := p.Faults()
+				r := run.f(t, faulty, check, opts)
+				on.Store(false)
+				faults := p.Faults() - before
+				t.Logf("%s: %v; faults injected: %d", run.what, r, faults)
+				if r.Lost != 0 || r.FalseFailures != 0 {
+					t.Errorf("%s: lost %d, false failures %d; want none", run.what, r.Lost, r.FalseFailures)
+				}
+				if r.Acked == 0 || faults == 0 {
+					t.Errorf("%s: %d acknowledged, %d faults: the test proves nothing", run.what, r.Acked, faults)
+				}
+			}
+		})
+	}
 }

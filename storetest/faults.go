@@ -432,3 +432,198 @@ func parseInts(t testing.TB, b []byte) []int {
 	}
 	return out
 }
+
+// OneShotReport is what [HammerTakes] and [HammerLocks] found: each of Ops
+// independent calls was made once, through the faults, on a record (or lock)
+// of its own. A store keeps its promise when Lost and FalseFailures are
+// zero.
+type OneShotReport struct {
+	Ops           int
+	Acked         int // the call answered (ok)
+	Unknown       int // the call returned an error wrapping store.ErrOutcomeUnknown
+	Failed        int // the call returned another error
+	Lost          int // acknowledged, but its effect is missing (a take whose value is still there or came back wrong, a lock not held)
+	FalseFailures int // reported failed (not unknown), but the effect happened
+}
+
+func (r OneShotReport) String() string {
+	return fmt.Sprintf("%d ops: %d acknowledged, %d unknown, %d failed; lost %d, false failures %d",
+		r.Ops, r.Acked, r.Unknown, r.Failed, r.Lost, r.FalseFailures)
+}
+
+// HammerTakes creates opts.Ops records through check, each holding a flash
+// message, then takes every message concurrently through st (the store
+// behind the faults), each take with a fresh id, and reads the records back
+// through check. A take that answered must have removed exactly its record's
+// message and returned it; a take that failed (not unknown) must have left
+// the message in place, or the flash would be lost to a lost reply.
+func HammerTakes(t testing.TB, st, check store.Store, opts HammerOptions) OneShotReport {
+	t.Helper()
+	tk, ok := st.(store.Taker)
+	if !ok {
+		t.Fatalf("storetest: HammerTakes: %T is not a store.Taker", st)
+	}
+	opts = opts.withDefaults()
+	keys := make([]string, opts.Ops)
+	for i := range keys {
+		keys[i] = NewKey()
+		c := store.Change{Create: true, ID: store.NewChangeID(), Expires: time.Now().Add(time.Hour),
+			Set: map[string][]byte{"flash": fmt.Appendf(nil, `"message %d"`, i), "keep": []byte("1")}}
+		if err := check.Apply(context.Background(), keys[i], c); err != nil {
+			t.Fatalf("storetest: HammerTakes: creating record %d: %v", i, err)
+		}
+	}
+	type result struct {
+		v   []byte
+		ok  bool
+		err error
+	}
+	results := make([]result, opts.Ops)
+	runConcurrently(opts, func(ctx context.Context, i int) {
+		v, ok, err := tk.Take(ctx, keys[i], "flash", store.NewChangeID())
+		results[i] = result{v, ok, err}
+	})
+	r := OneShotReport{Ops: opts.Ops}
+	for i, res := range results {
+		rec := loadRetrying(t, check, keys[i])
+		_, still := rec.Values["flash"]
+		want := fmt.Sprintf(`"message %d"`, i)
+		switch {
+		case res.err == nil:
+			r.Acked++
+			if !res.ok || string(res.v) != want || still {
+				r.Lost++
+			}
+		case errors.Is(res.err, store.ErrOutcomeUnknown):
+			r.Unknown++
+		default:
+			r.Failed++
+			if !still {
+				r.FalseFailures++
+			}
+		}
+		if string(rec.Values["keep"]) != "1" {
+			t.Errorf("storetest: HammerTakes: record %d lost its other value", i)
+		}
+	}
+	return r
+}
+
+// HammerLocks takes opts.Ops locks concurrently through st (the store behind
+// the faults), each on a key of its own with a token of its own, and checks
+// through check (which must be the same store without the faults) that every
+// lock reported taken is held by its token, and that none reported not taken
+// or failed (not unknown) is held.
+func HammerLocks(t testing.TB, st, check store.Store, opts HammerOptions) OneShotReport {
+	t.Helper()
+	lk, ok1 := st.(store.Locker)
+	ck, ok2 := check.(store.Locker)
+	if !ok1 || !ok2 {
+		t.Fatalf("storetest: HammerLocks: %T is not a store.Locker", st)
+	}
+	opts = opts.withDefaults()
+	keys, tokens := make([]string, opts.Ops), make([]string, opts.Ops)
+	got := make([]bool, opts.Ops)
+	errs := make([]error, opts.Ops)
+	for i := range keys {
+		keys[i], tokens[i] = NewKey(), NewID()
+	}
+	runConcurrently(opts, func(ctx context.Context, i int) {
+		got[i], errs[i] = lk.TryLock(ctx, keys[i], tokens[i], time.Minute)
+	})
+	r := OneShotReport{Ops: opts.Ops}
+	for i := range keys {
+		// Held by its token: another token cannot take it, and the
+		// holder's own retry can.
+		var other bool
+		var err error
+		for try := 0; try < 50; try++ {
+			if other, err = ck.TryLock(context.Background(), keys[i], NewID(), time.Minute); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatalf("storetest: HammerLocks: checking lock %d: %v", i, err)
+		}
+		held := !other
+		switch {
+		case errs[i] == nil && got[i]:
+			r.Acked++
+			if !held {
+				r.Lost++
+			}
+		case errs[i] == nil:
+			r.Acked++
+			t.Errorf("storetest: HammerLocks: TryLock %d on a free key reported false", i)
+		case errors.Is(errs[i], store.ErrOutcomeUnknown):
+			r.Unknown++
+		default:
+			r.Failed++
+			if held {
+				r.FalseFailures++
+			}
+		}
+	}
+	return r
+}
+
+func (o HammerOptions) withDefaults() HammerOptions {
+	if o.Workers <= 0 {
+		o.Workers = 8
+	}
+	if o.Ops <= 0 {
+		o.Ops = 300
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	return o
+}
+
+// runConcurrently calls fn for 0..opts.Ops-1 on opts.Workers goroutines,
+// each call bounded by opts.Timeout, with opts.During running alongside.
+func runConcurrently(opts HammerOptions, fn func(ctx context.Context, i int)) {
+	duringCtx, stop := context.WithCancel(context.Background())
+	var during sync.WaitGroup
+	if opts.During != nil {
+		during.Go(func() { opts.During(duringCtx) })
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range opts.Workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= opts.Ops {
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
+				fn(ctx, i)
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	stop()
+	during.Wait()
+}
+
+// loadRetrying loads key through st, retrying while the store reconnects.
+func loadRetrying(t testing.TB, st store.Store, key string) store.Record {
+	t.Helper()
+	var err error
+	for try := 0; try < 50; try++ {
+		var rec store.Record
+		var ok bool
+		if rec, ok, err = st.Load(context.Background(), key); err == nil {
+			if !ok {
+				t.Fatalf("storetest: the record %s is gone", key[:12])
+			}
+			return rec
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("storetest: loading %s: %v", key[:12], err)
+	return store.Record{}
+}

@@ -61,7 +61,30 @@
 //   - A cancelled or expired context makes Load, Apply and Delete return
 //     promptly with an error wrapping the context's error, and changes
 //     nothing.
+//   - Lists: [store.Change.Push] appends atomically (50 concurrent pushes
+//     leave 50 elements), keeps the last Keep elements, and refuses a value
+//     that is not a JSON array with [store.ErrNotList], applying nothing.
+//   - Input: field names and user IDs outside [store.CheckField] and
+//     [store.CheckUserID] are refused with [store.ErrInvalid], never as a
+//     store failure.
+//   - Tombstones ([store.GoneField]): a tombstone loads, but updates,
+//     touches and renames treat it as missing.
+//   - Change identities, for stores that declare
+//     [Options.IdempotentChanges]: an update, create, rename or take that
+//     arrives twice under one ID takes effect once and answers as the first
+//     did; TryLock under the holder's token succeeds.
 //   - Each optional capability, by its documented contract.
+//
+// # Fault injection
+//
+// A store reached over a network must also keep its promises when the
+// network does not: [Proxy] is a loopback TCP proxy that cuts a client's
+// connections before a request, after it, or after the reply; [Hammer]
+// applies concurrent change sets through such a store (or while connections
+// are killed, [HammerOptions.During]) and reports any change lost, applied
+// twice, or reported failed although it was applied; [HammerTakes] and
+// [HammerLocks] do the same for flash takes and locks. The Redis and SQL
+// stores run them against real servers.
 //
 // Times are compared to the millisecond, so a store must keep at least that
 // precision.

@@ -68,9 +68,9 @@ func (c *countingStore) Local() bool {
 	return ok && l.Local()
 }
 
-func (c *countingStore) take(ctx context.Context, key, field string) ([]byte, bool, error) {
+func (c *countingStore) take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
 	c.calls.Add(1)
-	return c.inner.(store.Taker).Take(ctx, key, field)
+	return c.inner.(store.Taker).Take(ctx, key, field, id)
 }
 
 func (c *countingStore) rename(ctx context.Context, oldKey, newKey string, ch store.Change) error {
@@ -80,8 +80,8 @@ func (c *countingStore) rename(ctx context.Context, oldKey, newKey string, ch st
 
 type countingTaker struct{ countingStore }
 
-func (c *countingTaker) Take(ctx context.Context, key, field string) ([]byte, bool, error) {
-	return c.take(ctx, key, field)
+func (c *countingTaker) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
+	return c.take(ctx, key, field, id)
 }
 
 type countingRenamer struct{ countingStore }
@@ -92,8 +92,8 @@ func (c *countingRenamer) Rename(ctx context.Context, oldKey, newKey string, ch 
 
 type countingTakerRenamer struct{ countingStore }
 
-func (c *countingTakerRenamer) Take(ctx context.Context, key, field string) ([]byte, bool, error) {
-	return c.take(ctx, key, field)
+func (c *countingTakerRenamer) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
+	return c.take(ctx, key, field, id)
 }
 
 func (c *countingTakerRenamer) Rename(ctx context.Context, oldKey, newKey string, ch store.Change) error {

@@ -107,13 +107,6 @@ func (m *Manager) storeDelete(ctx context.Context, key, path string) error {
 	return m.storeErr("delete", err)
 }
 
-func (m *Manager) storeRename(ctx context.Context, rn store.Renamer, oldKey, newKey string, c store.Change, path string) error {
-	start := m.now()
-	err := rn.Rename(ctx, oldKey, newKey, c)
-	m.observe(ctx, "rename", oldKey, path, start, err)
-	return m.storeErr("rename", err)
-}
-
 func (m *Manager) storeTake(ctx context.Context, t store.Taker, key, field string) ([]byte, bool, error) {
 	ctx, cancel := m.callContext(ctx)
 	defer cancel()

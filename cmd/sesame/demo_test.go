@@ -65,7 +65,8 @@ func TestSessionsOfTheDemoApp(t *testing.T) {
 func buildDemo(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "shop")
-	args := []string{"build", "-o", bin}
+	// The demo compiles the SQL and Redis stores only when asked to.
+	args := []string{"build", "-tags", "sql,redis", "-o", bin}
 	if raceEnabled {
 		args = append(args, "-race")
 	}

@@ -97,7 +97,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestDebugPage(t *testing.T) {
-	c := newServer(t, "sqlite").client(t)
+	c := newServer(t, "file").client(t)
 	c.login("alice@example.com", "wonderland", true)
 	page := c.page("/debug")
 	sid, rem := c.cookie("sid").Value, c.cookie("remember").Value

@@ -237,7 +237,7 @@ func TestCookieAttributes(t *testing.T) {
 // TestSecureCookiesOverTLS runs without dev mode, over HTTPS: the session
 // cookie gets the __Host- prefix and every credential is Secure.
 func TestSecureCookiesOverTLS(t *testing.T) {
-	srv := newServerWith(t, "sqlite", serverOptions{tls: true})
+	srv := newServerWith(t, "file", serverOptions{tls: true})
 	c := srv.client(t)
 	c.page("/")
 	r := c.submit("/login", "/login", url.Values{"email": {"alice@example.com"}, "password": {"wonderland"}, "remember": {"1"}})

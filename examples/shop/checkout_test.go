@@ -79,7 +79,7 @@ func TestCheckoutWizard(t *testing.T) {
 }
 
 func TestGuestCheckout(t *testing.T) {
-	c := newServer(t, "sqlite").client(t)
+	c := newServer(t, "file").client(t)
 	c.submitSeeOther("/", "/cart/add", url.Values{"sku": {"bagel"}}, "/")
 	c.submitSeeOther("/checkout/1", "/checkout/1", url.Values{"name": {"G. Uest"}, "address": {"Somewhere"}}, "/checkout/2")
 	c.submitSeeOther("/checkout/2", "/checkout/2", url.Values{"delivery": {"standard"}}, "/checkout/3")

@@ -3,6 +3,12 @@
 //
 //	go run ./examples/shop
 //
+// The default build has no database driver: sessions and remember-me tokens
+// are files under data/sessions (package filestore). Build with -tags sql for
+// SQLite, PostgreSQL and MySQL, and -tags redis for Redis:
+//
+//	go run -tags sql ./examples/shop -store sqlite:data/shop.db
+//
 // then open http://127.0.0.1:8080 and log in as alice@example.com /
 // wonderland (or bob@example.com / builder).
 //
@@ -27,10 +33,11 @@
 // # Flags
 //
 //	-addr 127.0.0.1:8080   where to listen
-//	-store ""              session store: empty for SQLite in -data, or memory,
-//	                       file:DIR, sqlite:PATH, postgres://..., mysql://...,
+//	-store ""              session store: empty for files under -data/sessions,
+//	                       or memory, file:DIR; with -tags sql: sqlite:PATH,
+//	                       postgres://..., mysql://...; with -tags redis:
 //	                       redis://HOST:PORT
-//	-data data             directory for the SQLite database and the secret
+//	-data data             directory for the default store and the secret
 //	-dev                   cookies without Secure, for plain HTTP; on by default
 //	                       when -addr is a loopback address and there is no TLS
 //	-tls-cert, -tls-key    serve HTTPS

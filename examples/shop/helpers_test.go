@@ -17,14 +17,15 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sesamego/sesame/filestore"
 	"github.com/sesamego/sesame/memstore"
-	"github.com/sesamego/sesame/sqlstore"
 	"github.com/sesamego/sesame/store"
 )
 
-// testStores are the stores every flow test runs on: the default (SQLite in
-// a data directory) and memory.
-var testStores = []string{"sqlite", "memory"}
+// testStores are the stores every flow test runs on: the default (files in
+// a data directory) and memory, and SQLite in a build with -tags sql
+// (helpers_sql_test.go).
+var testStores = []string{"file", "memory"}
 
 // forEachStore runs f as a subtest per store.
 func forEachStore(t *testing.T, f func(t *testing.T, store string)) {
@@ -74,15 +75,16 @@ type serverOptions struct {
 	queueLoad time.Duration
 }
 
-// slowMemstore and slowSQLStore delay Load's answer and keep every other method
-// (and so every optional interface) of the store they embed.
+// slowMemstore and slowFileStore (and slowSQLStore with -tags sql) delay
+// Load's answer and keep every other method (and so every optional
+// interface) of the store they embed.
 type (
 	slowMemstore struct {
 		*memstore.Store
 		delay, queue time.Duration
 	}
-	slowSQLStore struct {
-		*sqlstore.Store
+	slowFileStore struct {
+		*filestore.Store
 		delay, queue time.Duration
 	}
 )
@@ -102,26 +104,34 @@ func (s slowMemstore) LoadShared(ctx context.Context, key string) (store.Record,
 	return rec, ok, err
 }
 
-func (s slowSQLStore) Load(ctx context.Context, key string) (store.Record, bool, error) {
+func (s slowFileStore) Load(ctx context.Context, key string) (store.Record, bool, error) {
 	time.Sleep(s.queue)
 	rec, ok, err := s.Store.Load(ctx, key)
 	time.Sleep(s.delay) // after reading: concurrent loads all see the same record
 	return rec, ok, err
 }
 
+// slowWrappers wrap the stores of other builds (helpers_sql_test.go).
+var slowWrappers []func(st store.Store, d, queue time.Duration) (store.Store, bool)
+
 // slowed returns st with a slow Load: queue before reading, d after.
 func slowed(t testing.TB, st store.Store, d, queue time.Duration) store.Store {
 	switch s := st.(type) {
 	case *memstore.Store:
 		return slowMemstore{s, d, queue}
-	case *sqlstore.Store:
-		return slowSQLStore{s, d, queue}
+	case *filestore.Store:
+		return slowFileStore{s, d, queue}
+	}
+	for _, wrap := range slowWrappers {
+		if s, ok := wrap(st, d, queue); ok {
+			return s
+		}
 	}
 	t.Fatalf("no slow wrapper for %T", st)
 	return nil
 }
 
-// newServer starts the shop on the named store ("sqlite", "memory") in dev
+// newServer starts the shop on the named store ("file", "memory", "sqlite") in dev
 // mode over plain HTTP, closed when the test ends.
 func newServer(t testing.TB, store string) *server {
 	return newServerWith(t, store, serverOptions{})
@@ -133,8 +143,10 @@ func newServerWith(t testing.TB, store string, o serverOptions) *server {
 	target := o.target
 	if target == "" {
 		switch store {
+		case "file":
+			target = "" // the default: data/sessions
 		case "sqlite":
-			target = "" // the default: data/shop.db
+			target = "sqlite:" + dir + "/shop.db" // needs -tags sql
 		case "memory":
 			target = "memory"
 		default:

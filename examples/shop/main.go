@@ -37,7 +37,7 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("shop", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&o.store, "store", "", storeUsage)
-	fs.StringVar(&o.dataDir, "data", "data", "directory for the default SQLite database and the generated secret")
+	fs.StringVar(&o.dataDir, "data", "data", "directory for the default session store (sessions/) and the generated secret")
 	fs.BoolVar(&o.dev, "dev", false, "send cookies without Secure so they work over plain HTTP, and serve /debug\n(default: on when -addr is a loopback address and no TLS certificate is given)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); serves HTTPS with -tls-key")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")

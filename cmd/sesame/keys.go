@@ -101,7 +101,7 @@ type decodedCookie struct {
 	Hash string `json:"hash,omitempty"`
 	// Selector is the public half of a remember-me token, its lookup key.
 	Selector string `json:"selector,omitempty"`
-	Problem string `json:"problem,omitempty"`
+	Problem  string `json:"problem,omitempty"`
 }
 
 func setupCookieDecode(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {

@@ -29,11 +29,11 @@ func TestAPIStateShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.body), &raw); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"cart", "checkout_step", "flash", "language", "orders", "page_views", "recent", "theme", "user", "visits"}
+	want := []string{"cart", "checkout_step", "flash", "orders", "page_views", "recent", "stored", "theme", "user", "visits"}
 	if got := slices.Sorted(maps.Keys(raw)); !slices.Equal(got, want) {
 		t.Errorf("keys = %v, want %v", got, want)
 	}
-	for k, want := range map[string]string{"user": "null", "cart": "{}", "flash": "{}", "page_views": "0", "visits": "0", "checkout_step": "0", "theme": `"light"`} {
+	for k, want := range map[string]string{"user": "null", "cart": "{}", "flash": "{}", "page_views": "0", "visits": "0", "checkout_step": "0", "theme": `"light"`, "stored": "false"} {
 		if got := string(raw[k]); got != want {
 			t.Errorf("a new visitor's %s = %s, want %s", k, got, want)
 		}
@@ -99,6 +99,7 @@ func TestMetrics(t *testing.T) {
 func TestDebugPage(t *testing.T) {
 	c := newServer(t, "file").client(t)
 	c.login("alice@example.com", "wonderland", true)
+	c.page("/") // counted in page_views
 	page := c.page("/debug")
 	sid, rem := c.cookie("sid").Value, c.cookie("remember").Value
 	if strings.Contains(page, sid) || strings.Contains(page, rem) {

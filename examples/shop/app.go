@@ -28,7 +28,6 @@ const (
 	rememberCookie   = "remember"
 	cartCookie       = "cart"
 	themeCookie      = "theme"
-	languageCookie   = "language"
 	visitsCookie     = "visits"
 	firstVisitCookie = "first_visit"
 	lastVisitCookie  = "last_visit"
@@ -37,8 +36,9 @@ const (
 // Session keys. Keys starting with "__" are sesame's own.
 const (
 	pageViewsKey = "page_views"
-	recentKey    = "recent" // the last pages viewed, appended with Push
-	ordersKey    = "orders"
+	recentKey    = "recent"    // the last pages viewed, appended with Push
+	ordersKey    = "orders"    // how many orders this session placed
+	placedKey    = "placed"    // their numbers, so that a guest may see them
 	cartPrefix   = "cart."     // + SKU: quantity, one key per line
 	checkoutKey  = "checkout." // + field: the checkout wizard's input
 	stepKey      = checkoutKey + "step"
@@ -86,10 +86,19 @@ type app struct {
 	sessions *sesame.Manager
 	remember *remember.Manager
 	csrf     *csrf.Protector
-	visits   *cookies.Jar // signs the visits counter
-	users    *userDB
-	pages    map[string]*template.Template
-	handler  http.Handler
+	// crossOrigin refuses unsafe requests from other origins, for guests
+	// too (see routes).
+	crossOrigin *http.CrossOriginProtection
+	// refused answers requests that fail crossOrigin or csrf.
+	refused func(http.ResponseWriter, *http.Request, error)
+	visits  *cookies.Jar // signs the visits counter
+	users   *userDB
+	orders  *orderBook
+	// signedOut remembers the sessions ended by "log out all other
+	// devices", to tell them why on their next request.
+	signedOut *signedOutSessions
+	pages     map[string]*template.Template
+	handler   http.Handler
 
 	// prefOpts are the attributes of the cookies that scripts may read
 	// (theme, language, cart, first and last visit).
@@ -112,7 +121,7 @@ func newApp(cfg appConfig) (*app, error) {
 	if cfg.Store == nil || cfg.Tokens == nil || cfg.Keyring == nil {
 		return nil, errors.New("shop: appConfig needs Store, Tokens and Keyring")
 	}
-	a := &app{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	a := &app{cfg: cfg, log: cfg.Logger, now: cfg.Now, orders: newOrderBook(), signedOut: newSignedOutSessions(lifetime)}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -161,7 +170,18 @@ func newApp(cfg appConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.csrf, err = csrf.New(csrf.Config{Sessions: a.sessions, ErrorHandler: cfg.Met.CSRFErrorHandler(a.csrfError)})
+	a.refused = cfg.Met.CSRFErrorHandler(a.csrfError)
+	a.crossOrigin = http.NewCrossOriginProtection()
+	a.csrf, err = csrf.New(csrf.Config{
+		Sessions:     a.sessions,
+		ErrorHandler: a.refused,
+		// Guests have no token: see routes. A store failure goes through
+		// the check, which answers 503.
+		Skip: func(r *http.Request) bool {
+			s := sesame.From(r)
+			return s.Err() == nil && s.UserID() == ""
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -194,11 +214,24 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.Serv
 //     remember-me cookie is logged in (new session ID, user set) before
 //     anything below looks at the user. It needs the session, so it runs
 //     inside 3.
-//  6. csrf: unsafe methods must come from this origin and carry the
-//     session's token. It runs after remember, so that the token it checks
-//     and the token pages render are those of the final session (logging in
-//     rotates the token), and inside sessions, where the token lives.
-//  7. The app's routes.
+//  6. signedOut: a browser whose session was ended from another device
+//     ("log out all other devices") is told so, with a flash.
+//  7. Forgery protection, in two layers (the origin check runs first of
+//     all, before 5 and 6, and loads no session). Every unsafe request must come
+//     from this origin (http.CrossOriginProtection: browsers say where a
+//     request comes from in Sec-Fetch-Site or Origin), guests included;
+//     a form body too large to parse is refused. Then a logged-in user's
+//     requests must also carry the session's token (csrf). Guests get no
+//     token: a token lives in the session, and a guest who only browses
+//     has none (no store record for crawlers and window shoppers). What a
+//     guest can do without a session (add to the cart cookie, log in, pick
+//     a theme) is protected by the origin check, which every current
+//     browser supports; the token is the second layer for the state worth
+//     stealing, an account's. csrf runs after remember, so that the token
+//     it checks and the token pages render are those of the final session
+//     (logging in rotates the token), and inside sessions, where the token
+//     lives.
+//  8. The app's routes; anything else is the styled 404 page.
 func (a *app) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
@@ -214,12 +247,16 @@ func (a *app) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /preferences", a.preferences)
 	mux.HandleFunc("GET /devices", a.devicesPage)
 	mux.HandleFunc("POST /devices/logout-others", a.logoutOthers)
+	mux.HandleFunc("GET /orders", a.ordersPage)
+	mux.HandleFunc("GET /orders/{number}", a.orderPage)
+	mux.HandleFunc("GET /state", a.statePage)
 	mux.HandleFunc("GET /api/state", a.apiState)
 	if a.cfg.Dev {
 		mux.HandleFunc("GET /debug", a.debugPage)
 	}
+	mux.HandleFunc("/", a.notFound)
 
-	inner := a.remember.Handler(a.csrf.Handler(mux))
+	inner := a.sameOrigin(a.signedOutNotice(a.remember.Handler(a.csrf.Handler(mux))))
 	// The checkout's POSTs read several keys and write back (placing the
 	// order empties the cart), so they run under the session's lock: a
 	// double click cannot place two orders. The lock must be taken before
@@ -251,6 +288,27 @@ func (a *app) routes() (http.Handler, error) {
 	outer.Handle("/", withSessions)
 
 	return secureheaders.Handler(secureheaders.Config{HSTS: !a.cfg.Dev})(outer), nil
+}
+
+// sameOrigin refuses unsafe requests from other origins (403), and form
+// bodies that cannot be parsed, such as one over maxBody (413), before
+// anything acts on them.
+func (a *app) sameOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.crossOrigin.Check(r); err != nil {
+			a.refused(w, r, fmt.Errorf("%w: %w", csrf.ErrCrossOrigin, err))
+			return
+		}
+		if r.Method == http.MethodPost {
+			if err := r.ParseForm(); err != nil {
+				a.log.Info("shop: unreadable form", "path", r.URL.Path, "error", err)
+				w.Header().Set("Cache-Control", "no-store")
+				http.Error(w, "This form could not be read (too large?).", http.StatusRequestEntityTooLarge)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // maxBody bounds request bodies.

@@ -288,15 +288,29 @@ func (c *client) post(path string, form url.Values, header ...string) *response 
 	return c.do(req)
 }
 
+// formToken fetches the page at path and returns the CSRF token of its
+// forms, or "" when they have none (a guest's pages: see app.routes).
+func (c *client) formToken(path string) string {
+	c.t.Helper()
+	if m := csrfField.FindStringSubmatch(c.page(path)); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 // submit does what a browser does with a form: it fetches the page at from,
-// takes its CSRF token, and posts form to action.
+// takes its CSRF token if it has one, and posts form to action from the
+// app's origin (as browsers say in Sec-Fetch-Site).
 func (c *client) submit(from, action string, form url.Values) *response {
 	c.t.Helper()
-	f := url.Values{"_csrf": {c.token(from)}}
+	f := url.Values{}
+	if tok := c.formToken(from); tok != "" {
+		f.Set("_csrf", tok)
+	}
 	for k, v := range form {
 		f[k] = v
 	}
-	return c.post(action, f)
+	return c.post(action, f, "Sec-Fetch-Site", "same-origin")
 }
 
 // submitSeeOther is submit that also checks for a 303 to want.
@@ -329,10 +343,10 @@ type stateJSON struct {
 	} `json:"recent"`
 	Visits       int            `json:"visits"`
 	Theme        string         `json:"theme"`
-	Language     string         `json:"language"`
 	CheckoutStep int            `json:"checkout_step"`
 	Orders       int64          `json:"orders"`
 	Flash        map[string]any `json:"flash"`
+	Stored       bool           `json:"stored"`
 }
 
 // state fetches /api/state.

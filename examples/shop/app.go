@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -300,7 +301,14 @@ func (a *app) sameOrigin(next http.Handler) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
-			if err := r.ParseForm(); err != nil {
+			// Parsed here, whatever the encoding (a script's FormData is
+			// multipart), so that a body too large is refused before
+			// anything acts on it: PostFormValue would see an empty form.
+			parse := r.ParseForm
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+				parse = func() error { return r.ParseMultipartForm(maxBody) }
+			}
+			if err := parse(); err != nil {
 				a.log.Info("shop: unreadable form", "path", r.URL.Path, "error", err)
 				w.Header().Set("Cache-Control", "no-store")
 				http.Error(w, "This form could not be read (too large?).", http.StatusRequestEntityTooLarge)

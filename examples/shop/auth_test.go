@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -285,5 +288,46 @@ func TestLoggingInAsAnotherUserClearsTheFirstOnesData(t *testing.T) {
 	c.submitSeeOther("/", "/login", url.Values{"email": {"bob@example.com"}, "password": {"builder"}}, "/")
 	if st := c.state(); st.Cart["bagel"] != 1 {
 		t.Errorf("logging in again as the same user lost the cart: %v", st.Cart)
+	}
+}
+
+// TestLoginWithEveryFormEncoding: a form posted by a script as FormData is
+// multipart, and logs in as well as an HTML form does.
+func TestLoginWithEveryFormEncoding(t *testing.T) {
+	srv := newServer(t, "memory")
+	tests := []struct {
+		name string
+		body func() (io.Reader, string)
+	}{
+		{"urlencoded", func() (io.Reader, string) {
+			v := url.Values{"email": {"alice@example.com"}, "password": {"wonderland"}}
+			return strings.NewReader(v.Encode()), "application/x-www-form-urlencoded"
+		}},
+		{"multipart", func() (io.Reader, string) {
+			var b bytes.Buffer
+			w := multipart.NewWriter(&b)
+			w.WriteField("email", "alice@example.com")
+			w.WriteField("password", "wonderland")
+			w.Close()
+			return &b, w.FormDataContentType()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := srv.client(t)
+			body, ct := tt.body()
+			req, err := http.NewRequest("POST", srv.URL+"/login", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", ct)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			if r := c.do(req); r.StatusCode != http.StatusSeeOther || r.location() != "/" {
+				t.Fatalf("POST /login: %d to %q, want 303 to /", r.StatusCode, r.location())
+			}
+			if got := c.state().user(); got != "alice@example.com" {
+				t.Errorf("user %q, want alice@example.com", got)
+			}
+		})
 	}
 }

@@ -12,10 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sesamego/sesame/memstore"
-	"github.com/sesamego/sesame/metrics"
 	"github.com/sesamego/sesame/store"
 )
 
@@ -70,29 +67,20 @@ func TestHealthz(t *testing.T) {
 	})
 }
 
-func TestMetrics(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	met, err := metrics.New(reg)
-	if err != nil {
-		t.Fatal(err)
+// TestNoMetricsByDefault: without -tags metrics there is no /metrics
+// (metrics_test.go tests it with the tag).
+func TestNoMetricsByDefault(t *testing.T) {
+	met, h, err := newMetrics()
+	if (met == nil) != (h == nil) || err != nil {
+		t.Fatalf("newMetrics() = %v, %v, %v", met, h, err)
 	}
-	srv := newServerWith(t, "memory", serverOptions{config: func(cfg *appConfig) {
-		cfg.Met = met
-		cfg.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	}})
-	c := srv.client(t)
-	c.submitSeeOther("/", "/cart/add", url.Values{"sku": {"mug"}}, "/")
-	r := c.get("/metrics")
-	if r.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %d", r.StatusCode)
+	srv := newServerWith(t, "memory", serverOptions{config: func(cfg *appConfig) { cfg.Met, cfg.Metrics = met, h }})
+	want := http.StatusNotFound
+	if h != nil {
+		want = http.StatusOK
 	}
-	for _, want := range []string{"sesame_sessions_created_total 1", `sesame_store_operations_total{op="apply",outcome="ok"}`} {
-		if !strings.Contains(r.body, want) {
-			t.Errorf("/metrics lacks %s", want)
-		}
-	}
-	if r := newServer(t, "memory").client(t).get("/metrics"); r.StatusCode != http.StatusNotFound {
-		t.Errorf("GET /metrics without a handler: %d, want 404", r.StatusCode)
+	if r := srv.client(t).get("/metrics"); r.StatusCode != want {
+		t.Errorf("GET /metrics: %d, want %d", r.StatusCode, want)
 	}
 }
 

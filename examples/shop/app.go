@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -15,7 +16,6 @@ import (
 	"github.com/sesamego/sesame"
 	"github.com/sesamego/sesame/cookies"
 	"github.com/sesamego/sesame/csrf"
-	"github.com/sesamego/sesame/metrics"
 	"github.com/sesamego/sesame/remember"
 	"github.com/sesamego/sesame/seal"
 	"github.com/sesamego/sesame/secureheaders"
@@ -71,13 +71,42 @@ type appConfig struct {
 	// Now is the clock of the analytics cookies. Nil means time.Now.
 	Now func() time.Time
 
-	// Met, when set, records Prometheus metrics: sesame's session events,
-	// store calls, CSRF failures and remember-me thefts. A nil Met records
-	// nothing.
-	Met *metrics.Metrics
+	// Met, when set, records metrics: sesame's session events, store calls,
+	// CSRF failures and remember-me thefts (a *metrics.Metrics, in a build
+	// with -tags metrics: see metrics_on.go). A nil Met records nothing.
+	Met observer
 	// Metrics, when set, is served at GET /metrics.
 	Metrics http.Handler
 }
+
+// observer records the shop's metrics. *metrics.Metrics (package
+// github.com/sesamego/sesame/metrics) implements it; the default build leaves
+// Prometheus out (see metrics_off.go), and noMetrics stands in.
+type observer interface {
+	// Observe records a session event (sesame.Config.OnEvent).
+	Observe(e sesame.Event)
+	// ErrorHandler and CSRFErrorHandler count failures and pass them on
+	// to next.
+	ErrorHandler(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error)
+	CSRFErrorHandler(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error)
+	// OnRememberTheft counts stolen remember-me tokens.
+	OnRememberTheft(ctx context.Context, userID string)
+	// Handler measures the Cookie headers of the requests to next.
+	Handler(next http.Handler) http.Handler
+}
+
+// noMetrics records nothing.
+type noMetrics struct{}
+
+func (noMetrics) Observe(sesame.Event) {}
+func (noMetrics) ErrorHandler(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
+	return next
+}
+func (noMetrics) CSRFErrorHandler(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
+	return next
+}
+func (noMetrics) OnRememberTheft(context.Context, string) {}
+func (noMetrics) Handler(next http.Handler) http.Handler  { return next }
 
 // app is the demo shop: an http.Handler. It is safe for concurrent use.
 type app struct {
@@ -121,6 +150,9 @@ const (
 func newApp(cfg appConfig) (*app, error) {
 	if cfg.Store == nil || cfg.Tokens == nil || cfg.Keyring == nil {
 		return nil, errors.New("shop: appConfig needs Store, Tokens and Keyring")
+	}
+	if cfg.Met == nil {
+		cfg.Met = noMetrics{}
 	}
 	a := &app{cfg: cfg, log: cfg.Logger, now: cfg.Now, orders: newOrderBook(), signedOut: newSignedOutSessions(lifetime)}
 	if a.log == nil {

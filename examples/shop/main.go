@@ -13,11 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/sesamego/sesame/metrics"
 )
 
 // options are the command line's settings.
@@ -107,9 +102,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 	if b.tokensInMemory {
 		logger.Info("shop: remember-me tokens are kept in memory: restarting logs out remembered users")
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	met, err := metrics.New(reg)
+	met, metricsHandler, err := newMetrics() // none without -tags metrics
 	if err != nil {
 		return err
 	}
@@ -120,7 +113,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 		Dev:     o.dev,
 		Logger:  logger,
 		Met:     met,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Metrics: metricsHandler,
 	})
 	if err != nil {
 		return err
@@ -131,7 +124,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           met.Handler(a), // Cookie header sizes, and warnings past 1 KB
+		Handler:           a.cfg.Met.Handler(a), // Cookie header sizes, and warnings past 1 KB
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -3,6 +3,9 @@
 //
 //	go run ./examples/shop
 //
+// then open http://127.0.0.1:8080 and log in as alice@example.com /
+// wonderland (or bob@example.com / builder).
+//
 // # Build tags
 //
 // The default build compiles no database driver and no Prometheus client, so
@@ -17,9 +20,6 @@
 // (-tags sql,redis,metrics for all; the first build with sql takes a few
 // minutes on two cores, mostly the pure-Go SQLite.)
 //
-// then open http://127.0.0.1:8080 and log in as alice@example.com /
-// wonderland (or bob@example.com / builder).
-//
 // # What it shows
 //
 //   - Login with a new session ID (against session fixation), flash messages
@@ -29,10 +29,10 @@
 //     remember-me token but keeps your preferences.
 //   - A cart: a guest's in a cookie that the page's script reads, a user's in
 //     the session with atomic increments, merged at login.
-//   - The checkout is kept in the session, back and forward.
 //   - Browsing starts no session: a guest's first change does (adding to the
 //     cart, logging in), so crawlers leave no records behind.
-//   - A three-step checkout with delivery fees, an order confirmation and,
+//   - A three-step checkout kept in the session, back and forward, with
+//     delivery fees, an order confirmation and,
 //     for a logged-in user, the order history.
 //   - A preference (the theme) in a cookie scripts may read, for a year.
 //   - Analytics: visits (a signed cookie), first and last visit, and page

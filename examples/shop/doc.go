@@ -32,8 +32,8 @@
 //   - Browsing starts no session: a guest's first change does (adding to the
 //     cart, logging in), so crawlers leave no records behind.
 //   - A three-step checkout kept in the session, back and forward, with
-//     delivery fees, an order confirmation and,
-//     for a logged-in user, the order history.
+//     delivery fees, an order confirmation and, for a logged-in user, the
+//     order history.
 //   - A preference (the theme) in a cookie scripts may read, for a year.
 //   - Analytics: visits (a signed cookie), first and last visit, and page
 //     views counted atomically in the session once there is one.

@@ -70,7 +70,11 @@
 //
 // Store implements [store.Store], [store.Pruner], [store.Lister],
 // [store.UserIndex] (by scanning, see above), [store.Renamer],
-// [store.Locker] (lock files shared by every process using the directory)
-// and [store.Taker].
+// [store.Locker] (lock files shared by every process using the directory),
+// [store.Taker] and [store.TokenStore]: remember-me tokens are files under
+// the tokens subdirectory ([TokensDir]), one per token named by the SHA-256
+// of its selector, written under a lock shared by every process using the
+// directory (so the sesame CLI can revoke a user's tokens while the app
+// runs). Expired tokens are never returned; DeleteUserTokens removes them.
 // New starts no goroutine; call Prune when it suits the app.
 package filestore

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -188,6 +189,12 @@ A session is named by its hash (as list prints it), a unique prefix of the
 hash of at least 6 characters, or the session ID itself (the cookie value).
 Durations are like 90s, 30m, 12h, 7d, 2w.
 
+An argument starting with "-" (a session ID or cookie value may) is never
+taken for a flag unless it names one; "--" ends the flags.
+
+Commands other than migrate never create a store: an SQLite file or a file
+store directory that does not exist is an error.
+
 Output is for people, with a progress bar for prune on a terminal; --json
 prints JSON instead.
 
@@ -197,7 +204,8 @@ Exit status:
   2  usage error: unknown command or flag, missing or malformed argument
   3  not found: no session matches (show, delete)
   4  the cookie does not open: tampered, expired, sealed for another name,
-     under a key that was not given, or not a sealed value
+     under a key that was not given (or no key: signed values are then
+     shown unverified), or not a sealed value
 `
 
 func (c *cli) usage(w io.Writer) {
@@ -257,30 +265,75 @@ func upperFirst(s string) string {
 // parse parses args with fs, allowing flags after positional arguments
 // ("show HASH --json"), and returns the positional arguments. Everything
 // after "--" is positional.
+//
+// An argument that starts with "-" is a flag only when it names one of fs's
+// flags (or -h, -help): session IDs and cookie values are base64url, and
+// about one in 64 starts with "-", so "sessions show -Xy…" must not fail
+// with "flag provided but not defined". A short word that only looks like a
+// flag ("--colour") is still reported as an unknown flag; put "--" before a
+// positional argument of that shape.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	// The caller reports errors and prints help; the flag package must not.
 	out := fs.Output()
 	fs.SetOutput(io.Discard)
 	defer fs.SetOutput(out)
 	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(pos, args[i+1:]...), nil
+		}
+		f, isFlag := flagOf(fs, a)
+		if !isFlag {
+			if looksLikeFlag(a) {
+				return nil, &codeError{exitUsage, fmt.Errorf("flag provided but not defined: %s", a)}
+			}
+			pos = append(pos, a)
+			continue
+		}
+		one := []string{a}
+		if f != nil && !strings.Contains(a, "=") && !isBoolFlag(f) && i+1 < len(args) {
+			i++
+			one = append(one, args[i]) // the flag's value, whatever it looks like
+		}
+		if err := fs.Parse(one); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
 			return nil, &codeError{exitUsage, err}
 		}
-		rest := fs.Args()
-		consumed := len(args) - len(rest)
-		if consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
 	}
+	return pos, nil
+}
+
+// flagOf reports whether arg names one of fs's flags ("-json", "--store=x")
+// or asks for help, and returns the flag (nil for help).
+func flagOf(fs *flag.FlagSet, arg string) (*flag.Flag, bool) {
+	if len(arg) < 2 || arg[0] != '-' {
+		return nil, false
+	}
+	name := strings.TrimPrefix(arg[1:], "-")
+	name, _, _ = strings.Cut(name, "=")
+	if f := fs.Lookup(name); f != nil {
+		return f, true
+	}
+	return nil, name == "h" || name == "help"
+}
+
+// isBoolFlag reports whether f takes no value ("--json").
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// flagShape matches what people type as flags: a dash or two and a short
+// word. Session IDs (43 characters), hashes (hex, never a dash) and sealed
+// cookie values (longer, or with a ':' for remember-me cookies) do not match.
+var flagShape = regexp.MustCompile(`^--?[A-Za-z][A-Za-z0-9-]{0,23}(=.*)?$`)
+
+// looksLikeFlag reports whether arg, which names no flag, was meant as one.
+func looksLikeFlag(arg string) bool {
+	return flagShape.MatchString(arg)
 }
 
 // longHelp is the text some commands print under their synopsis.
@@ -289,15 +342,18 @@ var longHelp = map[string]string{
 --key or $SESAME_SECRETS (comma-separated base64, newest first). The purpose
 a value is sealed for is the cookie's name unless --purpose says otherwise.
 A sesame session ID (an unsealed session cookie) is recognised and shown
-with its hash, for 'sesame sessions show'.
+with its hash, for 'sesame sessions show'; a sesame remember-me cookie
+(selector:verifier) is recognised too. Without a key, a signed value is
+still shown (anybody can read it) but marked UNVERIFIED, with exit status 4.
 `,
 	"sessions list": `--older-than selects sessions created longer ago than DUR; --idle-for those
 not used for DUR. With --user, only that user's sessions are read (through
 the store's user index).
 `,
 	"sessions delete": `Each HASH is a hash, a unique prefix of one, or a session ID. --user deletes
-every session of that user (log out everywhere); revoke the user's
-remember-me tokens too, or they log the user straight back in.
+every session of that user (log out everywhere) and revokes the user's
+remember-me tokens when the store keeps them (SQL, Redis and file stores),
+so that "remember me" cannot log the user straight back in.
 `,
 	"sessions prune": `Redis expires sessions by itself: pruning it only removes the records that
 its clock has not yet expired, and the stale entries of the user index.

@@ -124,7 +124,7 @@ var fixtureRecords = []record{
 	{id: "bob", user: "bob", ip: "198.51.100.23", ua: "curl/8.14.1",
 		created: -26 * time.Hour, seen: -1 * time.Hour, expires: 1 * time.Hour,
 		values: map[string]string{"draft": `"` + strings.Repeat("lorem ipsum ", 200) + `"`, "user": `"bob"`}},
-	{id: "mallory", user: "mallory\x1b[31m", ip: "192.0.2.66", ua: "evil\x1b]0;pwned\x07agent",
+	{id: "mallory", user: "mallory", ip: "192.0.2.66\x1b[31m", ua: "evil\x1b]0;pwned\x07agent",
 		created: -5 * time.Hour, seen: -4 * time.Hour, expires: 4 * time.Hour,
 		values: map[string]string{"user": `"mallory"`, "raw": "not json \x00"}},
 	{id: "expired-1", user: "carol", created: -48 * time.Hour, seen: -3 * time.Hour, expires: -1 * time.Hour,
@@ -420,7 +420,9 @@ func TestStoreKind(t *testing.T) {
 		{"file://" + dir, kindFile, false},
 		{dir, kindFile, false},
 		{"file:/tmp/sessions.db?mode=rwc", kindSQLite, false},
-		{"file:" + dir + "/missing", "", true},
+		// A missing directory is a file store that open refuses, naming it
+		// (TestMissingStoresAreNotCreated).
+		{"file:" + dir + "/missing", kindFile, false},
 		{"mongodb://x", "", true},
 		{"", "", true},
 	}
@@ -429,5 +431,152 @@ func TestStoreKind(t *testing.T) {
 		if kind != tt.kind || (err != nil) != tt.err {
 			t.Errorf("storeKind(%q) = %q, %v; want %q, error %v", tt.url, kind, err, tt.kind, tt.err)
 		}
+	}
+}
+
+// dashID returns a session ID starting with "-" (about 1 in 64 do), from
+// fakeID, and the name that makes it.
+func dashID(t *testing.T, skip int) (name, id string) {
+	t.Helper()
+	for i := range 10000 {
+		name = "dash-" + strconv.Itoa(i)
+		if id = fakeID(name); strings.HasPrefix(id, "-") {
+			if skip == 0 {
+				return name, id
+			}
+			skip--
+		}
+	}
+	t.Fatal("no session ID starting with a dash")
+	return "", ""
+}
+
+func TestArgumentsStartingWithADashAreNotFlags(t *testing.T) {
+	name, id := dashID(t, 0)
+	other, otherID := dashID(t, 1)
+	recs := []record{
+		{id: name, user: "7", created: -time.Hour, seen: -time.Minute, expires: time.Hour, values: map[string]string{"n": "1"}},
+		{id: other, user: "7", created: -time.Hour, seen: -time.Minute, expires: time.Hour, values: map[string]string{"n": "2"}},
+	}
+	dir, url := fileFixture(t, recs)
+	key, otherKey := store.Key(id), store.Key(otherID)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string // in stdout
+	}{
+		{"show ID", []string{"sessions", "show", "--store", url, id}, exitOK, key},
+		{"show ID after the flags", []string{"sessions", "show", id, "--store", url}, exitOK, key},
+		{"show --json ID", []string{"sessions", "show", "--json", "--store", url, id}, exitOK, `"hash": "` + key},
+		{"show -- ID", []string{"sessions", "show", "--store", url, "--", id}, exitOK, key},
+		{"show with a flag's value starting with a dash", []string{"sessions", "show", "--store", url, "--timeout", "1m", id}, exitOK, key},
+		{"cookie decode NAME ID", []string{"cookie", "decode", "sid", id}, exitOK, key},
+		{"cookie decode -- NAME ID", []string{"cookie", "decode", "--", "sid", id}, exitOK, key},
+		{"cookie decode NAME=ID", []string{"cookie", "decode", "sid=" + id}, exitOK, key},
+		{"cookie decode a remember-me cookie starting with a dash", []string{"cookie", "decode", "remember", rememberValue(0xf8)}, exitOK, "remember-me token"},
+		{"an unknown flag is still an unknown flag", []string{"sessions", "show", "--store", url, "--colour", id}, exitUsage, ""},
+		{"an unknown short flag too", []string{"sessions", "list", "--store", url, "-x"}, exitUsage, ""},
+		{"delete ID", []string{"sessions", "delete", "--store", url, otherID}, exitOK, "deleted session " + otherKey[:12]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := cmd(t, nil, tt.args...)
+			if r.code != tt.wantCode || !strings.Contains(r.stdout, tt.wantOut) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d and %q in stdout", r.code, r.stdout, r.stderr, tt.wantCode, tt.wantOut)
+			}
+		})
+	}
+	args := []string{"sessions", "show", "--store", url, id}
+	golden(t, "sessions-show-dash-id", args, cmd(t, nil, args...), map[string]string{dir: "DIR", id: "-DASH_ID"})
+}
+
+func TestMissingStoresAreNotCreated(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, store, path string
+	}{
+		{"a path ending in .db", filepath.Join(dir, "typo.db"), filepath.Join(dir, "typo.db")},
+		{"sqlite:PATH", "sqlite:" + filepath.Join(dir, "typo.sqlite"), filepath.Join(dir, "typo.sqlite")},
+		{"sqlite://PATH", "sqlite://" + filepath.Join(dir, "other.db"), filepath.Join(dir, "other.db")},
+		{"a file: URI of an SQLite database", "file:" + filepath.Join(dir, "uri.db") + "?mode=rwc", filepath.Join(dir, "uri.db")},
+		{"file:DIR", "file:" + filepath.Join(dir, "sessions"), filepath.Join(dir, "sessions")},
+	}
+	for _, tt := range tests {
+		for _, command := range [][]string{{"sessions", "list"}, {"sessions", "show", "abcdef"}, {"stats"}, {"sessions", "prune"}} {
+			t.Run(tt.name+"/"+strings.Join(command, " "), func(t *testing.T) {
+				r := cmd(t, nil, append(command, "--store", tt.store)...)
+				if r.code != exitFailure || !strings.Contains(r.stderr, tt.path) {
+					t.Errorf("exit %d, stderr %q; want exit 1 and an error naming %s", r.code, r.stderr, tt.path)
+				}
+				if _, err := os.Stat(tt.path); err == nil {
+					t.Errorf("%s was created", tt.path)
+				}
+			})
+		}
+	}
+	// migrate is the command that creates a database.
+	path := filepath.Join(dir, "new.db")
+	if r := cmd(t, nil, "migrate", "--store", path); r.code != exitOK {
+		t.Fatalf("migrate: %+v", r)
+	}
+	if r := cmd(t, nil, "sessions", "list", "--store", path); r.code != exitOK || r.stdout != "no sessions\n" {
+		t.Errorf("list after migrate: %+v", r)
+	}
+}
+
+func TestShowHidesSesamesOwnValues(t *testing.T) {
+	const secret = "c2VjcmV0LWNzcmYtdG9rZW4tZm9yLXRoZS1zZXNzaW9u"
+	recs := []record{{id: "with-csrf", user: "1", created: -time.Hour, seen: -time.Minute, expires: time.Hour,
+		values: map[string]string{"cart.mug": "2", "__csrf": `"` + secret + `"`, "__flash": `{"success":"Welcome back!"}`, "__gone": "1"}}}
+	dir, url := fileFixture(t, recs)
+	for _, asJSON := range []bool{false, true} {
+		args := []string{"sessions", "show", "--store", url, keyOf("with-csrf")}
+		if asJSON {
+			args = append(args, "--json")
+		}
+		r := cmd(t, nil, args...)
+		if r.code != exitOK || strings.Contains(r.stdout, secret) || strings.Contains(r.stdout, "Welcome back") {
+			t.Errorf("json %v: exit %d, and the output shows an internal value:\n%s", asJSON, r.code, r.stdout)
+		}
+		for _, k := range []string{"__csrf", "__flash", "__gone", "cart.mug"} {
+			if !strings.Contains(r.stdout, k) {
+				t.Errorf("json %v: %s is not named in\n%s", asJSON, k, r.stdout)
+			}
+		}
+		if !asJSON {
+			golden(t, "sessions-show-internal-keys", args, r, map[string]string{dir: "DIR"})
+		}
+	}
+}
+
+func TestDeleteUserRevokesRememberMeTokens(t *testing.T) {
+	dir, url := fileFixture(t, fixtureRecords)
+	fs, err := filestore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for _, tok := range []store.Token{
+		{Selector: "alice-1", UserID: "alice", Hash: []byte("h1"), Expires: time.Now().Add(time.Hour)},
+		{Selector: "alice-2", UserID: "alice", Hash: []byte("h2"), Expires: time.Now().Add(time.Hour)},
+		{Selector: "bob-1", UserID: "bob", Hash: []byte("h3"), Expires: time.Now().Add(time.Hour)},
+	} {
+		if err := fs.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"sessions", "delete", "--store", url, "--user", "alice"}
+	r := cmd(t, nil, args...)
+	golden(t, "sessions-delete-user-tokens", args, r, map[string]string{dir: "DIR"})
+	for sel, want := range map[string]bool{"alice-1": false, "alice-2": false, "bob-1": true} {
+		if _, ok, err := fs.LookupToken(ctx, sel); ok != want || err != nil {
+			t.Errorf("token %s: present %v (%v), want %v", sel, ok, err, want)
+		}
+	}
+	r = cmd(t, nil, "sessions", "delete", "--store", url, "--user", "bob", "--json")
+	var out deleted
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.TokensRevoked == nil || *out.TokensRevoked != 1 || out.Deleted != 1 {
+		t.Errorf("--json: %s (%v); want 1 session deleted and 1 token revoked", r.stdout, err)
 	}
 }

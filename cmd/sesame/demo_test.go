@@ -22,8 +22,8 @@ import (
 	"github.com/sesamego/sesame/internal/redistest"
 )
 
-// TestSessionsOfTheDemoApp runs the real demo app (examples/shop) on SQLite,
-// PostgreSQL and Redis, logs alice in with a browser-like client, and then
+// TestSessionsOfTheDemoApp runs the real demo app (examples/shop) on its
+// default file store, SQLite, PostgreSQL and Redis, logs alice in with a browser-like client, and then
 // uses the CLI on the same store to list, show and prune the sessions the app
 // created.
 func TestSessionsOfTheDemoApp(t *testing.T) {
@@ -31,6 +31,10 @@ func TestSessionsOfTheDemoApp(t *testing.T) {
 		t.Skip("builds and runs the demo app")
 	}
 	bin := buildDemo(t)
+	t.Run("file", func(t *testing.T) { // the demo's default store
+		dir := filepath.Join(t.TempDir(), "sessions")
+		demoSession(t, bin, "file:"+dir, "file:"+dir, nil)
+	})
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "shop.db")
 		demoSession(t, bin, "sqlite:"+path, "sqlite:"+path, func(hash string) {
@@ -65,7 +69,8 @@ func TestSessionsOfTheDemoApp(t *testing.T) {
 func buildDemo(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "shop")
-	args := []string{"build", "-o", bin}
+	// The demo compiles the SQL and Redis stores only when asked to.
+	args := []string{"build", "-tags", "sql,redis", "-o", bin}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
@@ -82,9 +87,13 @@ func buildDemo(t *testing.T) string {
 func demoSession(t *testing.T, bin, appStore, cliStore string, expire func(hash string)) {
 	base := startDemo(t, bin, appStore)
 	alice := newDemoBrowser(t, base)
-	alice.login("alice@example.com", "wonderland")
+	alice.login("alice@example.com", "wonderland", true)
 	guest := newDemoBrowser(t, base)
-	guest.get("/") // page_views puts something in the session
+	guest.get("/") // browsing alone stores nothing
+	if all := listJSON(t, []string{"--store", cliStore}); len(all) != 1 {
+		t.Fatalf("after a guest's page view, list found %d sessions, want alice's only: %+v", len(all), all)
+	}
+	guest.post("/cart/add", url.Values{"sku": {"mug"}}) // a change starts a session
 
 	flags := []string{"--store", cliStore}
 	all := listJSON(t, flags)
@@ -137,6 +146,23 @@ func demoSession(t *testing.T, bin, appStore, cliStore string, expire func(hash 
 	// The app still knows alice after all this.
 	if !strings.Contains(alice.get("/api/state"), "alice@example.com") {
 		t.Error("alice was logged out by the CLI's reads")
+	}
+
+	// Deleting alice's sessions revokes her remember-me token too: the
+	// cookie that would log her back in no longer does.
+	r = realCmd(t, append([]string{"sessions", "delete", "--user", "1"}, flags...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "revoked 1 remember-me token") {
+		t.Fatalf("delete --user 1 = %+v, want its remember-me token revoked", r)
+	}
+	if !alice.hasCookie("remember") {
+		t.Fatal("alice's browser has no remember cookie to try")
+	}
+	var st struct{ User *string }
+	if err := json.Unmarshal([]byte(alice.get("/api/state")), &st); err != nil || st.User != nil {
+		t.Errorf("after delete --user 1, alice's browser is user %v (%v), want a guest: remember me revived her", st.User, err)
+	}
+	if left := listJSON(t, flags, "--user", "1"); len(left) != 0 {
+		t.Errorf("after delete --user 1: %d sessions of user 1, want none", len(left))
 	}
 }
 
@@ -236,21 +262,52 @@ func (b *demoBrowser) get(path string) string {
 	return string(body)
 }
 
-func (b *demoBrowser) login(email, password string) {
+// post sends a form from the page at path, as a browser does: with the
+// page's CSRF token when it has one (a guest's pages have none), and
+// Sec-Fetch-Site saying it comes from the app's own origin. It returns the
+// page the POST redirects to.
+func (b *demoBrowser) post(path string, form url.Values) string {
 	b.t.Helper()
-	m := csrfRE.FindStringSubmatch(b.get("/login"))
-	if m == nil {
-		b.t.Fatal("no CSRF token on /login")
+	if m := csrfRE.FindStringSubmatch(b.get("/")); m != nil {
+		form.Set("_csrf", m[1])
 	}
-	resp, err := b.c.PostForm(b.base+"/login", url.Values{"_csrf": {m[1]}, "email": {email}, "password": {password}})
+	req, err := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), "Welcome back!") {
-		b.t.Fatalf("login did not land on a page saying Welcome back!: %d", resp.StatusCode)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
 	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		b.t.Fatalf("POST %s: %d", path, resp.StatusCode)
+	}
+	return string(body)
+}
+
+func (b *demoBrowser) login(email, password string, remember bool) {
+	b.t.Helper()
+	form := url.Values{"email": {email}, "password": {password}}
+	if remember {
+		form.Set("remember", "1")
+	}
+	if !strings.Contains(b.post("/login", form), "Welcome back!") {
+		b.t.Fatal("login did not land on a page saying Welcome back!")
+	}
+}
+
+func (b *demoBrowser) hasCookie(name string) bool {
+	u, _ := url.Parse(b.base)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *demoBrowser) sessionID() string {

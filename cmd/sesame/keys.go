@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -80,6 +81,8 @@ const (
 	statusUnknownKey = "unknown-key"
 	statusNotSealed  = "not-sealed"
 	statusSessionID  = "session-id"
+	statusRemember   = "remember-me"
+	statusUnverified = "unverified" // signed, read without a key
 )
 
 // decodedCookie is the output of cookie decode.
@@ -95,8 +98,10 @@ type decodedCookie struct {
 	// Body is the message as JSON when it is JSON, else as a JSON string.
 	Body json.RawMessage `json:"body,omitempty"`
 	// Hash is the store key of a session ID.
-	Hash    string `json:"hash,omitempty"`
-	Problem string `json:"problem,omitempty"`
+	Hash string `json:"hash,omitempty"`
+	// Selector is the public half of a remember-me token, its lookup key.
+	Selector string `json:"selector,omitempty"`
+	Problem  string `json:"problem,omitempty"`
 }
 
 func setupCookieDecode(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
@@ -136,7 +141,7 @@ func setupCookieDecode(c *cli, fs *flag.FlagSet) func(context.Context, []string)
 		} else if err := c.printCookie(d); err != nil {
 			return err
 		}
-		if d.Status != statusValid && d.Status != statusSessionID {
+		if d.Status != statusValid && d.Status != statusSessionID && d.Status != statusRemember {
 			return &codeError{exitInvalid, errors.New(d.Problem)}
 		}
 		return nil
@@ -186,10 +191,15 @@ func (c *cli) decodeCookie(name, value, purpose, secrets string) (decodedCookie,
 		d.Hash = store.Key(value)
 		return d, nil
 	}
+	if sel, ok := rememberSelector(value); ok {
+		d.Status = statusRemember
+		d.Selector = sel
+		return d, nil
+	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(value)
 	if err != nil || len(raw) < 6 || (raw[0] != formatSigned && raw[0] != formatEncrypted) {
 		d.Status = statusNotSealed
-		d.Problem = "not a sealed value (nor a sesame session ID): a plain cookie, or another library's format"
+		d.Problem = "not a sealed value, a sesame session ID or a sesame remember-me token: a plain cookie, or another library's format"
 		return d, nil
 	}
 	d.Purpose = purpose
@@ -206,7 +216,20 @@ func (c *cli) decodeCookie(name, value, purpose, secrets string) (decodedCookie,
 		d.Expires = &expires
 	}
 	if secrets == "" {
-		return d, usageErr("no key: pass --key SECRETS or set $%s", secretsEnv)
+		if raw[0] != formatSigned {
+			return d, usageErr("no key: pass --key SECRETS or set $%s", secretsEnv)
+		}
+		// A signed value is readable by anybody: show it, unverified.
+		msg, ok := signedMessage(raw)
+		if !ok {
+			d.Status = statusTampered
+			d.Problem = "too short to be a signed value: it was changed or cut"
+			return d, nil
+		}
+		d.Status = statusUnverified
+		d.Problem = fmt.Sprintf("not verified: no key was given (--key or $%s), so anybody could have written this value", secretsEnv)
+		d.Body = bodyJSON(msg)
+		return d, nil
 	}
 	r, err := parseRing(secrets)
 	if err != nil {
@@ -244,6 +267,40 @@ func (c *cli) decodeCookie(name, value, purpose, secrets string) (decodedCookie,
 	return d, nil
 }
 
+// signedMessage returns the message of a decoded signed value without
+// verifying it: what lies between the header and the HMAC tag.
+func signedMessage(raw []byte) ([]byte, bool) {
+	_, n := binary.Uvarint(raw[5:])
+	if n <= 0 || len(raw) < 5+n+sha256.Size {
+		return nil, false
+	}
+	return raw[5+n : len(raw)-sha256.Size], true
+}
+
+// Sizes of a sesame remember-me cookie, "selector:verifier" (package
+// remember): 16 and 32 random bytes, unpadded base64url.
+const (
+	rememberSelectorLen = 22
+	rememberVerifierLen = 43
+)
+
+// rememberSelector reports whether v has the form of a sesame remember-me
+// cookie and returns its selector.
+func rememberSelector(v string) (string, bool) {
+	sel, ver, ok := strings.Cut(v, ":")
+	if !ok || len(sel) != rememberSelectorLen || len(ver) != rememberVerifierLen {
+		return "", false
+	}
+	b64 := base64.RawURLEncoding.Strict()
+	if _, err := b64.DecodeString(sel); err != nil {
+		return "", false
+	}
+	if _, err := b64.DecodeString(ver); err != nil {
+		return "", false
+	}
+	return sel, true
+}
+
 // bodyJSON returns msg as JSON: itself when it is JSON, else a JSON string
 // (with invalid UTF-8 replaced).
 func bodyJSON(msg []byte) json.RawMessage {
@@ -270,6 +327,14 @@ func (c *cli) printCookie(d decodedCookie) error {
 		}
 		_, err := fmt.Fprintf(c.stdout, "\nsee it with: sesame sessions show %s\n", shortHash(d.Hash))
 		return err
+	case statusRemember:
+		fmt.Fprintf(tw, "status\ta sesame remember-me token (selector:verifier, not sealed: the store holds its hash)\n")
+		fmt.Fprintf(tw, "selector\t%s\n", d.Selector)
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(c.stdout, "\nthe verifier is a secret that logs its user in: do not share this value.\nrevoke the user's tokens with: sesame sessions delete --user ID\n")
+		return err
 	case statusNotSealed:
 		fmt.Fprintf(tw, "status\tNOT SEALED\n")
 		fmt.Fprintf(tw, "problem\t%s\n", d.Problem)
@@ -280,6 +345,7 @@ func (c *cli) printCookie(d decodedCookie) error {
 		statusExpired:    "EXPIRED",
 		statusTampered:   "INVALID",
 		statusUnknownKey: "UNKNOWN KEY",
+		statusUnverified: "UNVERIFIED",
 	}[d.Status]
 	fmt.Fprintf(tw, "status\t%s\n", status)
 	if d.Problem != "" {
@@ -297,7 +363,7 @@ func (c *cli) printCookie(d decodedCookie) error {
 	} else {
 		fmt.Fprintf(tw, "expires\t%s (%s)\n", c.formatTime(*d.Expires), c.ago(*d.Expires))
 	}
-	if d.Status == statusTampered || d.Status == statusUnknownKey {
+	if d.Status == statusTampered || d.Status == statusUnknownKey || d.Status == statusUnverified {
 		fmt.Fprintf(tw, "note\tthe key ID and expiry are what the value claims: nothing was verified\n")
 	}
 	if err := tw.Flush(); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -51,6 +52,8 @@ func TestGoldenCookieDecode(t *testing.T) {
 	}
 	unknown := foreign.Sign("__Host-prefs", []byte(`{}`), t0.Add(time.Hour))
 	elsewhere := current.Sign("__Host-other", []byte(`{}`), t0.Add(time.Hour))
+	// A remember-me cookie (package remember): selector:verifier.
+	rememberMe := rememberValue(0x42)
 
 	tests := []struct {
 		name string
@@ -71,6 +74,11 @@ func TestGoldenCookieDecode(t *testing.T) {
 		{"not-sealed", nil, []string{"cookie", "decode", "--key", keys, "theme", "dark"}},
 		{"session-id", nil, []string{"cookie", "decode", "__Host-sid", fakeID("alice-laptop")}},
 		{"no-key", nil, []string{"cookie", "decode", "__Host-prefs", signed}},
+		{"no-key-json", nil, []string{"cookie", "decode", "--json", "__Host-prefs", signed}},
+		{"encrypted-no-key", nil, []string{"cookie", "decode", "remember", encrypted}},
+		{"tampered-no-key", nil, []string{"cookie", "decode", "__Host-prefs", signed[:20]}},
+		{"remember-me", nil, []string{"cookie", "decode", "remember", rememberMe}},
+		{"remember-me-json", nil, []string{"cookie", "decode", "--json", "remember", rememberMe}},
 		{"bad-key", nil, []string{"cookie", "decode", "--key", "c2hvcnQ", "__Host-prefs", signed}},
 		{"one-argument", nil, []string{"cookie", "decode", "--key", keys, "__Host-prefs"}},
 	}
@@ -80,7 +88,7 @@ func TestGoldenCookieDecode(t *testing.T) {
 			// The values are long and some are random: show them by name.
 			replace := map[string]string{keys: "KEYS", a: "SECRET_A", b: "SECRET_B", signed: "SIGNED", encrypted: "ENCRYPTED",
 				forever: "FOREVER", stale: "STALE", expired: "EXPIRED", unknown: "FOREIGN", elsewhere: "ELSEWHERE",
-				tamper(signed): "TAMPERED"}
+				tamper(signed): "TAMPERED", rememberMe: "REMEMBER_ME"}
 			golden(t, "cookie-"+tt.name, tt.args, r, replace)
 		})
 	}
@@ -101,6 +109,9 @@ func TestCookieDecodeExitCodes(t *testing.T) {
 		{"a value under another key exits 4", v, testSecret('q'), exitInvalid},
 		{"a value that is not sealed exits 4", "plain", a, exitInvalid},
 		{"a session ID exits 0", fakeID("s"), "", exitOK},
+		{"a remember-me cookie exits 0", rememberValue(1), "", exitOK},
+		{"a signed value read without a key exits 4", v, "", exitInvalid},
+		{"an encrypted value without a key is a usage error", mustEncrypt(t, kr, "n"), "", exitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,6 +135,40 @@ func TestCookieDecodeExitCodes(t *testing.T) {
 	var d decodedCookie
 	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || r.code != exitInvalid || d.Status != statusExpired || string(d.Body) != "1" {
 		t.Errorf("at expiry: exit %d, %+v (%v); want exit 4, status expired with the body", r.code, d, err)
+	}
+}
+
+// rememberValue returns a remember-me cookie value (package remember's
+// selector:verifier) whose selector starts with the byte first.
+func rememberValue(first byte) string {
+	sel := make([]byte, 16)
+	sel[0] = first
+	return base64.RawURLEncoding.EncodeToString(sel) + ":" + fakeID("verifier")
+}
+
+func mustEncrypt(t *testing.T, kr *seal.Keyring, purpose string) string {
+	t.Helper()
+	v, err := kr.Encrypt(purpose, []byte("1"), t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestSignedValueWithoutAKeyIsReadUnverified(t *testing.T) {
+	kr := testRing(t, testSecret('a'))
+	v := kr.Sign("prefs", []byte(`{"theme":"dark"}`), t0.Add(time.Hour))
+	r := cmd(t, nil, "cookie", "decode", "--json", "prefs", v)
+	var d decodedCookie
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+		t.Fatalf("%v in %q", err, r.stdout)
+	}
+	var body bytes.Buffer
+	if err := json.Compact(&body, d.Body); err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != statusUnverified || body.String() != `{"theme":"dark"}` || r.code != exitInvalid {
+		t.Errorf("got exit %d, %+v; want exit 4, status unverified and the body", r.code, d)
 	}
 }
 

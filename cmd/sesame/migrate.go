@@ -11,6 +11,7 @@ import (
 
 func setupMigrate(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 	sf := c.addStoreFlags(fs, defaultTimeout)
+	sf.create = true // the one command that may create a database
 	print := fs.Bool("print", false, "print the SQL statements instead of running them (no connection)")
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {

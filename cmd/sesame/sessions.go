@@ -27,6 +27,10 @@ type session struct {
 	Size      int                        `json:"size"`
 	Keys      int                        `json:"keys"`
 	Values    map[string]json.RawMessage `json:"values,omitempty"`
+	// Internal holds the size in bytes of each of sesame's own values (keys
+	// starting with "__": the CSRF secret, flash messages, tombstones),
+	// which are never printed.
+	Internal map[string]int `json:"internal,omitempty"`
 	// RawValues holds the values that are not JSON (sesame writes only
 	// JSON; another writer may not), base64-encoded by encoding/json.
 	RawValues map[string][]byte `json:"raw_values,omitempty"`
@@ -48,6 +52,13 @@ func newSession(e store.Entry, withValues bool) session {
 	if withValues {
 		s.Values = map[string]json.RawMessage{}
 		for k, v := range r.Values {
+			if isInternal(k) {
+				if s.Internal == nil {
+					s.Internal = map[string]int{}
+				}
+				s.Internal[k] = len(v)
+				continue
+			}
 			if json.Valid(v) {
 				s.Values[k] = json.RawMessage(v)
 			} else {
@@ -60,6 +71,10 @@ func newSession(e store.Entry, withValues bool) session {
 	}
 	return s
 }
+
+// isInternal reports whether key is one of sesame's own ("__csrf",
+// "__flash", "__gone"): their values may be secrets.
+func isInternal(key string) bool { return strings.HasPrefix(key, "__") }
 
 // sortSessions sorts oldest first, then by hash, so that output is stable.
 func sortSessions(ss []session) {
@@ -340,6 +355,14 @@ func (c *cli) printSession(s session) error {
 			fmt.Fprintf(c.stdout, "  %s: %q\n", printable(k), s.RawValues[k])
 		}
 	}
+	if len(s.Internal) > 0 {
+		fmt.Fprintln(c.stdout, "\nsesame's own values (not shown: they may be secrets):")
+		tw := table(c.stdout)
+		for _, k := range slices.Sorted(maps.Keys(s.Internal)) {
+			fmt.Fprintf(tw, "  %s\t%s\n", printable(k), formatSize(s.Internal[k]))
+		}
+		return tw.Flush()
+	}
 	return nil
 }
 
@@ -350,6 +373,9 @@ type deleted struct {
 	User    string   `json:"user,omitempty"`
 	Deleted int      `json:"deleted"`
 	Hashes  []string `json:"hashes,omitempty"`
+	// TokensRevoked is how many remember-me tokens of User were revoked;
+	// null when the store keeps no tokens (the app may keep them elsewhere).
+	TokensRevoked *int `json:"tokens_revoked,omitempty"`
 }
 
 func setupDelete(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
@@ -368,14 +394,31 @@ func setupDelete(c *cli, fs *flag.FlagSet) func(context.Context, []string) error
 				if err != nil {
 					return err
 				}
+				// Tokens first: a remember-me token left behind would log
+				// the user back in, creating a session after the deletion.
+				out := deleted{User: *user}
+				if ts, ok := o.st.(store.TokenStore); ok {
+					t, err := ts.DeleteUserTokens(ctx, *user)
+					if err != nil {
+						return fmt.Errorf("revoking the remember-me tokens of user %s: %w", printable(*user), err)
+					}
+					out.TokensRevoked = &t
+				}
 				n, err := ui.DeleteUserSessions(ctx, *user, "")
 				if err != nil {
 					return err
 				}
+				out.Deleted = n
 				if sf.json {
-					return writeJSON(c.stdout, deleted{User: *user, Deleted: n})
+					return writeJSON(c.stdout, out)
 				}
-				_, err = fmt.Fprintf(c.stdout, "deleted %s of user %s\n", plural(n, "session"), printable(*user))
+				if out.TokensRevoked == nil {
+					_, err = fmt.Fprintf(c.stdout, "deleted %s of user %s\nthe %s store keeps no remember-me tokens: if the app keeps them elsewhere, revoke them there, or \"remember me\" logs the user back in\n",
+						plural(n, "session"), printable(*user), o.kind)
+					return err
+				}
+				_, err = fmt.Fprintf(c.stdout, "deleted %s of user %s and revoked %s\n",
+					plural(n, "session"), printable(*user), plural(*out.TokensRevoked, "remember-me token"))
 				return err
 			}
 			// Resolve every argument first: a typo deletes nothing.

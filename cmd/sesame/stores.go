@@ -31,6 +31,8 @@ type storeFlags struct {
 	prefix  string
 	timeout time.Duration
 	json    bool
+	// create lets open create a missing SQLite database: only migrate does.
+	create bool
 }
 
 // addStoreFlags defines the store flags on fs; timeout is the default of
@@ -99,7 +101,7 @@ func storeKind(u string) (kind, dir string, err error) {
 		if looksSQLite(path) || strings.Contains(rest, "?") {
 			return kindSQLite, "", nil // a file: URI of an SQLite database
 		}
-		return "", "", fmt.Errorf("file store: %s is not a directory (file:DIR names an existing filestore directory)", path)
+		return kindFile, path, nil // open reports a missing directory
 	}
 	if fi, err := os.Stat(u); err == nil && fi.IsDir() {
 		return kindFile, u, nil
@@ -147,7 +149,11 @@ func (c *cli) open(ctx context.Context, sf *storeFlags) (*opened, error) {
 		return &opened{kind: kind, st: s, close: s.Close}, nil
 	case kindFile:
 		// filestore.New creates a missing directory: a typo must not.
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		fi, err := os.Stat(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("file store: %s does not exist (file:DIR names an existing filestore directory)", dir)
+		}
+		if err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("file store: %s is not a directory", dir)
 		}
 		if err := isFilestore(dir); err != nil {
@@ -159,6 +165,14 @@ func (c *cli) open(ctx context.Context, sf *storeFlags) (*opened, error) {
 		}
 		return &opened{kind: kind, st: s, file: dir, close: func() error { return nil }}, nil
 	default:
+		if kind == kindSQLite && !sf.create {
+			// Opening an SQLite database creates the file: a typo must not.
+			if path := sqlitePath(u); path != "" {
+				if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+					return nil, fmt.Errorf("sqlite: no database at %s (sesame migrate --store ... creates one)", path)
+				}
+			}
+		}
 		s, err := sqlstore.Open(ctx, u, sqlstore.Options{Table: sf.table})
 		if err != nil {
 			return nil, err
@@ -167,16 +181,37 @@ func (c *cli) open(ctx context.Context, sf *storeFlags) (*opened, error) {
 	}
 }
 
+// sqlitePath returns the file an SQLite store URL names ("sqlite:PATH",
+// "sqlite://PATH", "file:PATH?…", "PATH.db"), or "" for an in-memory
+// database.
+func sqlitePath(u string) string {
+	p := u
+	if scheme, rest, ok := strings.Cut(u, ":"); ok {
+		switch strings.ToLower(scheme) {
+		case "sqlite", "sqlite3":
+			p = strings.TrimPrefix(rest, "//")
+			p = strings.TrimPrefix(p, "file:")
+		case "file":
+			p = strings.TrimPrefix(rest, "//")
+		}
+	}
+	p, query, _ := strings.Cut(p, "?")
+	if p == "" || p == ":memory:" || strings.Contains(query, "mode=memory") {
+		return ""
+	}
+	return p
+}
+
 // isFilestore reports whether dir can be a filestore directory: everything
 // in it is one of the subdirectories a filestore makes (00 to ff, created on
-// first use), so a wrong directory is refused instead of scanned.
+// first use, and tokens), so a wrong directory is refused instead of scanned.
 func isFilestore(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if n := e.Name(); !e.IsDir() || len(n) != 2 || !isHex(n) {
+		if n := e.Name(); !e.IsDir() || (n != filestore.TokensDir && (len(n) != 2 || !isHex(n))) {
 			return fmt.Errorf("file store: %s does not look like a filestore directory (it holds %q)", dir, n)
 		}
 	}

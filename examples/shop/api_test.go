@@ -12,10 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sesamego/sesame/memstore"
-	"github.com/sesamego/sesame/metrics"
 	"github.com/sesamego/sesame/store"
 )
 
@@ -29,11 +26,11 @@ func TestAPIStateShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.body), &raw); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"cart", "checkout_step", "flash", "language", "orders", "page_views", "recent", "theme", "user", "visits"}
+	want := []string{"cart", "checkout_step", "flash", "orders", "page_views", "recent", "stored", "theme", "user", "visits"}
 	if got := slices.Sorted(maps.Keys(raw)); !slices.Equal(got, want) {
 		t.Errorf("keys = %v, want %v", got, want)
 	}
-	for k, want := range map[string]string{"user": "null", "cart": "{}", "flash": "{}", "page_views": "0", "visits": "0", "checkout_step": "0", "theme": `"light"`} {
+	for k, want := range map[string]string{"user": "null", "cart": "{}", "flash": "{}", "page_views": "0", "visits": "0", "checkout_step": "0", "theme": `"light"`, "stored": "false"} {
 		if got := string(raw[k]); got != want {
 			t.Errorf("a new visitor's %s = %s, want %s", k, got, want)
 		}
@@ -70,35 +67,27 @@ func TestHealthz(t *testing.T) {
 	})
 }
 
-func TestMetrics(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	met, err := metrics.New(reg)
-	if err != nil {
-		t.Fatal(err)
+// TestNoMetricsByDefault: without -tags metrics there is no /metrics
+// (metrics_test.go tests it with the tag).
+func TestNoMetricsByDefault(t *testing.T) {
+	met, h, err := newMetrics()
+	if (met == nil) != (h == nil) || err != nil {
+		t.Fatalf("newMetrics() = %v, %v, %v", met, h, err)
 	}
-	srv := newServerWith(t, "memory", serverOptions{config: func(cfg *appConfig) {
-		cfg.Met = met
-		cfg.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	}})
-	c := srv.client(t)
-	c.submitSeeOther("/", "/cart/add", url.Values{"sku": {"mug"}}, "/")
-	r := c.get("/metrics")
-	if r.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %d", r.StatusCode)
+	srv := newServerWith(t, "memory", serverOptions{config: func(cfg *appConfig) { cfg.Met, cfg.Metrics = met, h }})
+	want := http.StatusNotFound
+	if h != nil {
+		want = http.StatusOK
 	}
-	for _, want := range []string{"sesame_sessions_created_total 1", `sesame_store_operations_total{op="apply",outcome="ok"}`} {
-		if !strings.Contains(r.body, want) {
-			t.Errorf("/metrics lacks %s", want)
-		}
-	}
-	if r := newServer(t, "memory").client(t).get("/metrics"); r.StatusCode != http.StatusNotFound {
-		t.Errorf("GET /metrics without a handler: %d, want 404", r.StatusCode)
+	if r := srv.client(t).get("/metrics"); r.StatusCode != want {
+		t.Errorf("GET /metrics: %d, want %d", r.StatusCode, want)
 	}
 }
 
 func TestDebugPage(t *testing.T) {
-	c := newServer(t, "sqlite").client(t)
+	c := newServer(t, "file").client(t)
 	c.login("alice@example.com", "wonderland", true)
+	c.page("/") // counted in page_views
 	page := c.page("/debug")
 	sid, rem := c.cookie("sid").Value, c.cookie("remember").Value
 	if strings.Contains(page, sid) || strings.Contains(page, rem) {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -14,7 +16,6 @@ import (
 	"github.com/sesamego/sesame"
 	"github.com/sesamego/sesame/cookies"
 	"github.com/sesamego/sesame/csrf"
-	"github.com/sesamego/sesame/metrics"
 	"github.com/sesamego/sesame/remember"
 	"github.com/sesamego/sesame/seal"
 	"github.com/sesamego/sesame/secureheaders"
@@ -28,7 +29,6 @@ const (
 	rememberCookie   = "remember"
 	cartCookie       = "cart"
 	themeCookie      = "theme"
-	languageCookie   = "language"
 	visitsCookie     = "visits"
 	firstVisitCookie = "first_visit"
 	lastVisitCookie  = "last_visit"
@@ -37,8 +37,9 @@ const (
 // Session keys. Keys starting with "__" are sesame's own.
 const (
 	pageViewsKey = "page_views"
-	recentKey    = "recent" // the last pages viewed, appended with Push
-	ordersKey    = "orders"
+	recentKey    = "recent"    // the last pages viewed, appended with Push
+	ordersKey    = "orders"    // how many orders this session placed
+	placedKey    = "placed"    // their numbers, so that a guest may see them
 	cartPrefix   = "cart."     // + SKU: quantity, one key per line
 	checkoutKey  = "checkout." // + field: the checkout wizard's input
 	stepKey      = checkoutKey + "step"
@@ -70,13 +71,42 @@ type appConfig struct {
 	// Now is the clock of the analytics cookies. Nil means time.Now.
 	Now func() time.Time
 
-	// Met, when set, records Prometheus metrics: sesame's session events,
-	// store calls, CSRF failures and remember-me thefts. A nil Met records
-	// nothing.
-	Met *metrics.Metrics
+	// Met, when set, records metrics: sesame's session events, store calls,
+	// CSRF failures and remember-me thefts (a *metrics.Metrics, in a build
+	// with -tags metrics: see metrics_on.go). A nil Met records nothing.
+	Met observer
 	// Metrics, when set, is served at GET /metrics.
 	Metrics http.Handler
 }
+
+// observer records the shop's metrics. *metrics.Metrics (package
+// github.com/sesamego/sesame/metrics) implements it; the default build leaves
+// Prometheus out (see metrics_off.go), and noMetrics stands in.
+type observer interface {
+	// Observe records a session event (sesame.Config.OnEvent).
+	Observe(e sesame.Event)
+	// ErrorHandler and CSRFErrorHandler count failures and pass them on
+	// to next.
+	ErrorHandler(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error)
+	CSRFErrorHandler(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error)
+	// OnRememberTheft counts stolen remember-me tokens.
+	OnRememberTheft(ctx context.Context, userID string)
+	// Handler measures the Cookie headers of the requests to next.
+	Handler(next http.Handler) http.Handler
+}
+
+// noMetrics records nothing.
+type noMetrics struct{}
+
+func (noMetrics) Observe(sesame.Event) {}
+func (noMetrics) ErrorHandler(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
+	return next
+}
+func (noMetrics) CSRFErrorHandler(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
+	return next
+}
+func (noMetrics) OnRememberTheft(context.Context, string) {}
+func (noMetrics) Handler(next http.Handler) http.Handler  { return next }
 
 // app is the demo shop: an http.Handler. It is safe for concurrent use.
 type app struct {
@@ -86,10 +116,19 @@ type app struct {
 	sessions *sesame.Manager
 	remember *remember.Manager
 	csrf     *csrf.Protector
-	visits   *cookies.Jar // signs the visits counter
-	users    *userDB
-	pages    map[string]*template.Template
-	handler  http.Handler
+	// crossOrigin refuses unsafe requests from other origins, for guests
+	// too (see routes).
+	crossOrigin *http.CrossOriginProtection
+	// refused answers requests that fail crossOrigin or csrf.
+	refused func(http.ResponseWriter, *http.Request, error)
+	visits  *cookies.Jar // signs the visits counter
+	users   *userDB
+	orders  *orderBook
+	// signedOut remembers the sessions ended by "log out all other
+	// devices", to tell them why on their next request.
+	signedOut *signedOutSessions
+	pages     map[string]*template.Template
+	handler   http.Handler
 
 	// prefOpts are the attributes of the cookies that scripts may read
 	// (theme, language, cart, first and last visit).
@@ -112,7 +151,10 @@ func newApp(cfg appConfig) (*app, error) {
 	if cfg.Store == nil || cfg.Tokens == nil || cfg.Keyring == nil {
 		return nil, errors.New("shop: appConfig needs Store, Tokens and Keyring")
 	}
-	a := &app{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	if cfg.Met == nil {
+		cfg.Met = noMetrics{}
+	}
+	a := &app{cfg: cfg, log: cfg.Logger, now: cfg.Now, orders: newOrderBook(), signedOut: newSignedOutSessions(lifetime)}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -161,7 +203,18 @@ func newApp(cfg appConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.csrf, err = csrf.New(csrf.Config{Sessions: a.sessions, ErrorHandler: cfg.Met.CSRFErrorHandler(a.csrfError)})
+	a.refused = cfg.Met.CSRFErrorHandler(a.csrfError)
+	a.crossOrigin = http.NewCrossOriginProtection()
+	a.csrf, err = csrf.New(csrf.Config{
+		Sessions:     a.sessions,
+		ErrorHandler: a.refused,
+		// Guests have no token: see routes. A store failure goes through
+		// the check, which answers 503.
+		Skip: func(r *http.Request) bool {
+			s := sesame.From(r)
+			return s.Err() == nil && s.UserID() == ""
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -194,11 +247,24 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.Serv
 //     remember-me cookie is logged in (new session ID, user set) before
 //     anything below looks at the user. It needs the session, so it runs
 //     inside 3.
-//  6. csrf: unsafe methods must come from this origin and carry the
-//     session's token. It runs after remember, so that the token it checks
-//     and the token pages render are those of the final session (logging in
-//     rotates the token), and inside sessions, where the token lives.
-//  7. The app's routes.
+//  6. signedOut: a browser whose session was ended from another device
+//     ("log out all other devices") is told so, with a flash.
+//  7. Forgery protection, in two layers (the origin check runs first of
+//     all, before 5 and 6, and loads no session). Every unsafe request must come
+//     from this origin (http.CrossOriginProtection: browsers say where a
+//     request comes from in Sec-Fetch-Site or Origin), guests included;
+//     a form body too large to parse is refused. Then a logged-in user's
+//     requests must also carry the session's token (csrf). Guests get no
+//     token: a token lives in the session, and a guest who only browses
+//     has none (no store record for crawlers and window shoppers). What a
+//     guest can do without a session (add to the cart cookie, log in, pick
+//     a theme) is protected by the origin check, which every current
+//     browser supports; the token is the second layer for the state worth
+//     stealing, an account's. csrf runs after remember, so that the token
+//     it checks and the token pages render are those of the final session
+//     (logging in rotates the token), and inside sessions, where the token
+//     lives.
+//  8. The app's routes; anything else is the styled 404 page.
 func (a *app) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
@@ -214,12 +280,16 @@ func (a *app) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /preferences", a.preferences)
 	mux.HandleFunc("GET /devices", a.devicesPage)
 	mux.HandleFunc("POST /devices/logout-others", a.logoutOthers)
+	mux.HandleFunc("GET /orders", a.ordersPage)
+	mux.HandleFunc("GET /orders/{number}", a.orderPage)
+	mux.HandleFunc("GET /state", a.statePage)
 	mux.HandleFunc("GET /api/state", a.apiState)
 	if a.cfg.Dev {
 		mux.HandleFunc("GET /debug", a.debugPage)
 	}
+	mux.HandleFunc("/", a.notFound)
 
-	inner := a.remember.Handler(a.csrf.Handler(mux))
+	inner := a.sameOrigin(a.signedOutNotice(a.remember.Handler(a.csrf.Handler(mux))))
 	// The checkout's POSTs read several keys and write back (placing the
 	// order empties the cart), so they run under the session's lock: a
 	// double click cannot place two orders. The lock must be taken before
@@ -251,6 +321,34 @@ func (a *app) routes() (http.Handler, error) {
 	outer.Handle("/", withSessions)
 
 	return secureheaders.Handler(secureheaders.Config{HSTS: !a.cfg.Dev})(outer), nil
+}
+
+// sameOrigin refuses unsafe requests from other origins (403), and form
+// bodies that cannot be parsed, such as one over maxBody (413), before
+// anything acts on them.
+func (a *app) sameOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.crossOrigin.Check(r); err != nil {
+			a.refused(w, r, fmt.Errorf("%w: %w", csrf.ErrCrossOrigin, err))
+			return
+		}
+		if r.Method == http.MethodPost {
+			// Parsed here, whatever the encoding (a script's FormData is
+			// multipart), so that a body too large is refused before
+			// anything acts on it: PostFormValue would see an empty form.
+			parse := r.ParseForm
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+				parse = func() error { return r.ParseMultipartForm(maxBody) }
+			}
+			if err := parse(); err != nil {
+				a.log.Info("shop: unreadable form", "path", r.URL.Path, "error", err)
+				w.Header().Set("Cache-Control", "no-store")
+				http.Error(w, "This form could not be read (too large?).", http.StatusRequestEntityTooLarge)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // maxBody bounds request bodies.

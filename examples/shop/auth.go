@@ -13,7 +13,25 @@ func (a *app) loginPage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/")
 		return
 	}
-	a.render(w, r, "login", "Log in", nil)
+	var d loginData
+	if p, ok := loginFor[r.URL.Query().Get("for")]; ok {
+		d.For, d.Reason = r.URL.Query().Get("for"), "Log in to see "+p.what+"."
+	}
+	a.render(w, r, "login", "Log in", d)
+}
+
+// loginData is the login template's Data.
+type loginData struct {
+	For    string // a loginFor key: where to go after logging in
+	Reason string // why the login page was shown, or ""
+}
+
+// loginFor are the pages that send guests to the login page (?for=NAME
+// rather than a flash, which would start a session for a guest): where the
+// login then goes, and what the page says.
+var loginFor = map[string]struct{ path, what string }{
+	"devices": {"/devices", "your devices"},
+	"orders":  {"/orders", "your orders"},
 }
 
 // login checks the credentials. On success, remember.Manager.Login does the
@@ -28,7 +46,11 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.Flash("error", "Invalid credentials")
 		s.FlashInput(r, "password")
-		redirect(w, r, "/login")
+		back := "/login"
+		if _, ok := loginFor[r.PostFormValue("for")]; ok {
+			back += "?for=" + r.PostFormValue("for")
+		}
+		redirect(w, r, back)
 		return
 	}
 	if prev := s.UserID(); prev != "" && prev != u.ID {
@@ -46,7 +68,11 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Flash("success", "Welcome back!")
-	redirect(w, r, "/")
+	next := "/"
+	if p, ok := loginFor[r.PostFormValue("for")]; ok {
+		next = p.path
+	}
+	redirect(w, r, next)
 }
 
 // logout logs the user out: remember.Manager.Logout revokes the remember-me

@@ -15,9 +15,7 @@ import (
 
 	"github.com/sesamego/sesame/filestore"
 	"github.com/sesamego/sesame/memstore"
-	"github.com/sesamego/sesame/redisstore"
 	"github.com/sesamego/sesame/remember"
-	"github.com/sesamego/sesame/sqlstore"
 	"github.com/sesamego/sesame/store"
 )
 
@@ -31,7 +29,7 @@ type backend struct {
 	store  store.Store
 	tokens store.TokenStore
 	// name describes the store for the startup line, without secrets
-	// ("sqlite data/shop.db", "redis 127.0.0.1:6379").
+	// ("file data/sessions", "redis 127.0.0.1:6379").
 	name string
 	// tokensInMemory is true when the store keeps no tokens and
 	// remember-me tokens live in this process only.
@@ -44,13 +42,20 @@ type backend struct {
 
 // storeUsage lists the forms of the -store flag.
 const storeUsage = `session store:
-  (empty)              SQLite database shop.db in the -data directory (the default)
-  memory               in this process only; gone on restart
+  (empty)              files under sessions/ in the -data directory (the default)
   file:DIR             one file per session under DIR
-  sqlite:PATH, x.db    SQLite database at PATH
-  postgres://...       PostgreSQL (postgresql:// too)
-  mysql://...          MySQL or MariaDB
-  redis://HOST:PORT    Redis (rediss://, redis+cluster://, redis+sentinel:// too)`
+  memory               in this process only; gone on restart
+  sqlite:PATH, x.db    SQLite database at PATH           (build with -tags sql)
+  postgres://...       PostgreSQL (postgresql:// too)    (build with -tags sql)
+  mysql://...          MySQL or MariaDB                  (build with -tags sql)
+  redis://HOST:PORT    Redis (rediss://, redis+cluster://,
+                       redis+sentinel:// too)            (build with -tags redis)`
+
+// The SQL and Redis stores are compiled in only when the demo is built with
+// the tags sql and redis (backend_sql.go, backend_redis.go): the default
+// build compiles no database driver, so that a first "go run ./examples/shop"
+// answers within a minute or so instead of four (the pure-Go SQLite alone
+// takes minutes to compile on two cores).
 
 // namespace separates several shops (or test runs) on one database server:
 // it names the SQL table (sqlstore Options.Table) and prefixes Redis keys.
@@ -71,11 +76,12 @@ func openBackend(ctx context.Context, target, dataDir string, ns namespace, logg
 		if err := makeDataDir(dataDir); err != nil {
 			return nil, err
 		}
-		path := filepath.Join(dataDir, "shop.db")
-		if err := b.openSQL(ctx, "sqlite:"+path); err != nil {
+		dir := filepath.Join(dataDir, "sessions")
+		fs, err := filestore.New(dir)
+		if err != nil {
 			return nil, err
 		}
-		b.name = "sqlite " + path
+		b.store, b.name = fs, "file "+dir
 	case "memory":
 		if rest != "" {
 			return nil, fmt.Errorf("unknown -store %q\n%s", target, storeUsage)
@@ -96,11 +102,10 @@ func openBackend(ctx context.Context, target, dataDir string, ns namespace, logg
 		if ns != "" {
 			prefix = string(ns) + ":"
 		}
-		rs, err := redisstore.Open(target, redisstore.Options{Prefix: prefix})
-		if err != nil {
+		if err := b.openRedis(target, prefix); err != nil {
 			return nil, err
 		}
-		b.store, b.name = rs, "redis "+redactURL(target)
+		b.name = "redis " + redactURL(target)
 	case "postgres", "postgresql", "mysql":
 		if err := b.openSQL(ctx, target); err != nil {
 			return nil, err
@@ -141,22 +146,6 @@ func openBackend(ctx context.Context, target, dataDir string, ns namespace, logg
 	}
 	b.startPruning(logger)
 	return b, nil
-}
-
-// openSQL opens and migrates a database through sqlstore.Open.
-func (b *backend) openSQL(ctx context.Context, target string) error {
-	s, err := sqlstore.Open(ctx, target, sqlstore.Options{Table: string(b.ns)})
-	if err != nil {
-		return err
-	}
-	mctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := s.Migrate(mctx); err != nil {
-		s.Close()
-		return fmt.Errorf("creating the session tables: %w", err)
-	}
-	b.store = s
-	return nil
 }
 
 // startPruning deletes expired records every pruneInterval, for stores that

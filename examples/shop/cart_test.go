@@ -25,7 +25,9 @@ func TestGuestCart(t *testing.T) {
 			t.Errorf("state cart = %v", st.Cart)
 		}
 		page := c.page("/cart")
-		for _, want := range []string{`id="qty-bagel">5<`, `id="qty-mug">1<`, `id="cart-total">€24.50<`, `data-guest="true">6<`, "can lose one"} {
+		for _, want := range []string{`id="qty-bagel">5<`, `id="qty-mug">1<`, `id="cart-total">€24.50<`, `data-guest="true">6<`, "can lose one",
+			// Unit prices in the price column, line totals in their own.
+			`id="price-bagel">€2.50<`, `id="total-bagel">€12.50<`, `id="price-mug">€12.00<`, `id="total-mug">€12.00<`, ">Unit price<", ">Line total<"} {
 			if !strings.Contains(page, want) {
 				t.Errorf("cart page lacks %s", want)
 			}
@@ -43,6 +45,65 @@ func TestGuestCart(t *testing.T) {
 			t.Error("the empty cart page does not say so")
 		}
 	})
+}
+
+// TestEmptyCartSaysSoOnce: checking out an empty cart goes to the cart page,
+// which says it is empty once (not also in a flash).
+func TestEmptyCartSaysSoOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, store string) {
+		for _, loggedIn := range []bool{false, true} {
+			c := newServer(t, store).client(t)
+			if loggedIn {
+				c.login("alice@example.com", "wonderland", false)
+				c.page("/")
+			}
+			for _, path := range []string{"/checkout", "/checkout/1", "/checkout/3"} {
+				r := c.get(path)
+				if r.StatusCode == http.StatusSeeOther && r.location() != "/cart" {
+					r = c.get(r.location())
+				}
+				if r.StatusCode != http.StatusSeeOther || r.location() != "/cart" {
+					t.Fatalf("logged in %v: GET %s with an empty cart: %d to %q, want 303 to /cart", loggedIn, path, r.StatusCode, r.location())
+				}
+				page := c.page("/cart")
+				if n := strings.Count(strings.ToLower(page), "your cart is empty"); n != 1 {
+					t.Errorf("logged in %v: after %s the cart page says the cart is empty %d times, want once", loggedIn, path, n)
+				}
+			}
+		}
+	})
+}
+
+func TestNotFoundPage(t *testing.T) {
+	c := newServer(t, "memory").client(t)
+	for _, path := range []string{"/nope", "/checkout/9", "/orders/SO-1", "/static-not"} {
+		r := c.get(path)
+		if r.StatusCode != http.StatusNotFound || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("GET %s: %d %s, want a 404 page", path, r.StatusCode, r.Header.Get("Content-Type"))
+			continue
+		}
+		for _, want := range []string{`<link rel="stylesheet" href="/static/style.css">`, "Page not found", `id="back-home" href="/"`} {
+			if !strings.Contains(r.body, want) {
+				t.Errorf("GET %s: the 404 page lacks %s", path, want)
+			}
+		}
+	}
+}
+
+func TestStatePageHasAWayBack(t *testing.T) {
+	c := newServer(t, "memory").client(t)
+	c.login("alice@example.com", "wonderland", false)
+	c.submitSeeOther("/", "/cart/add", url.Values{"sku": {"mug"}, "qty": {"2"}}, "/")
+	home := c.page("/")
+	if !strings.Contains(home, `<a href="/state" id="state-link">Your session</a>`) || strings.Contains(home, `href="/api/state">`) {
+		t.Error("the menu does not link the session page, or links the raw JSON")
+	}
+	page := c.page("/state")
+	for _, want := range []string{`id="state-user">alice@example.com<`, "2 × Open Sesame mug", `id="back-home" href="/"`, `href="/api/state"`, `&#34;user&#34;: &#34;alice@example.com&#34;`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the session page lacks %s", want)
+		}
+	}
 }
 
 func TestGuestCartCookieIsScriptReadable(t *testing.T) {

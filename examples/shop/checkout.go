@@ -12,7 +12,8 @@ import (
 // The checkout wizard keeps each step's input in the session under
 // "checkout.<field>", and the furthest step reached under "checkout.step".
 // Going back or forward shows what was entered; placing the order empties
-// the cart, forgets every checkout key and flashes "Order placed".
+// the cart, forgets every checkout key and shows the order's confirmation
+// (orders.go).
 
 // checkoutFields are each step's form fields.
 var checkoutFields = map[int][]string{
@@ -21,26 +22,42 @@ var checkoutFields = map[int][]string{
 	3: {"payment"},
 }
 
-// Choices of steps 2 and 3, with what the page shows.
+// Choices of steps 2 and 3, with what the pages show and what they cost.
 var (
-	deliveryOptions = []option{{"standard", "Standard (3–5 days), free"}, {"express", "Express (next day), €4.90"}}
-	paymentOptions  = []option{{"card", "Card, at the payment provider's page"}, {"invoice", "Invoice"}}
+	deliveryOptions = []option{
+		{Value: "standard", Label: "Standard delivery (3–5 days)", Fee: 0},
+		{Value: "express", Label: "Express delivery (next day)", Fee: 490},
+	}
+	paymentOptions = []option{
+		{Value: "card", Label: "Card, at the payment provider's page"},
+		{Value: "invoice", Label: "Invoice"},
+	}
 )
 
 // maxFieldLen bounds every checkout field, so the session stays small.
 const maxFieldLen = 500
 
-// An option is one radio button.
-type option struct{ Value, Label string }
+// An option is one radio button: the value posted, the label people read,
+// and its fee in cents (delivery).
+type option struct {
+	Value, Label string
+	Fee          int
+}
+
+// findOption returns the option of opts whose value is v.
+func findOption(opts []option, v string) (option, bool) {
+	for _, o := range opts {
+		if o.Value == v {
+			return o, true
+		}
+	}
+	return option{}, false
+}
 
 // validOption reports whether v is one of opts.
 func validOption(opts []option, v string) bool {
-	for _, o := range opts {
-		if o.Value == v {
-			return true
-		}
-	}
-	return false
+	_, ok := findOption(opts, v)
+	return ok
 }
 
 // checkoutData is the checkout template's Data.
@@ -49,6 +66,10 @@ type checkoutData struct {
 	Values   map[string]string
 	Delivery []option
 	Payment  []option
+	// Chosen is the delivery chosen at step 2, and Total the cart's total
+	// with its fee (shown at step 3).
+	Chosen option
+	Total  int
 }
 
 // checkoutValues returns the saved input of every step.
@@ -87,7 +108,7 @@ func (a *app) checkoutStart(w http.ResponseWriter, r *http.Request) {
 func (a *app) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	step := stepOf(r)
 	if step == 0 {
-		http.NotFound(w, r)
+		a.notFound(w, r)
 		return
 	}
 	s := sesame.From(r)
@@ -97,19 +118,22 @@ func (a *app) checkoutPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(c) == 0 {
-		s.Flash("error", "Your cart is empty")
-		redirect(w, r, "/cart")
+		redirect(w, r, "/cart") // the cart page says it is empty
 		return
 	}
 	if reached := reachedStep(s); step > reached {
 		redirect(w, r, fmt.Sprintf("/checkout/%d", reached))
 		return
 	}
+	values := checkoutValues(s)
+	chosen, _ := findOption(deliveryOptions, values["delivery"])
 	a.render(w, r, "checkout", fmt.Sprintf("Checkout, step %d of 3", step), checkoutData{
 		Step:     step,
-		Values:   checkoutValues(s),
+		Values:   values,
 		Delivery: deliveryOptions,
 		Payment:  paymentOptions,
+		Chosen:   chosen,
+		Total:    c.Total() + chosen.Fee,
 	})
 }
 
@@ -119,7 +143,7 @@ func (a *app) checkoutPage(w http.ResponseWriter, r *http.Request) {
 func (a *app) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 	step := stepOf(r)
 	if step == 0 {
-		http.NotFound(w, r)
+		a.notFound(w, r)
 		return
 	}
 	s := sesame.From(r)
@@ -177,34 +201,6 @@ func validateStep(step int, v map[string]string) string {
 		}
 	}
 	return ""
-}
-
-// placeOrder turns the cart into an order (in this demo: a counter), then
-// forgets the cart and the checkout's input.
-func (a *app) placeOrder(w http.ResponseWriter, r *http.Request) {
-	s := sesame.From(r)
-	c, err := a.cart(r)
-	if err != nil {
-		a.serverError(w, r, err)
-		return
-	}
-	if len(c) == 0 {
-		s.Flash("error", "Your cart is empty")
-		redirect(w, r, "/cart")
-		return
-	}
-	if _, err := s.Increment(ordersKey, 1); err != nil {
-		a.serverError(w, r, err)
-		return
-	}
-	if err := a.emptyCart(w, r); err != nil {
-		a.serverError(w, r, err)
-		return
-	}
-	forgetCheckout(s)
-	a.log.Info("shop: order placed", "user", s.UserID(), "items", c.Count(), "total", money(c.Total()))
-	s.Flash("success", "Order placed")
-	redirect(w, r, "/")
 }
 
 // forgetCheckout removes every checkout key.

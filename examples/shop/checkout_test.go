@@ -43,7 +43,7 @@ func TestCheckoutWizard(t *testing.T) {
 		// Back from step 3 (saving its input), back from step 2: every
 		// input is still there.
 		c.submitSeeOther("/checkout/3", "/checkout/3", url.Values{"payment": {"invoice"}, "action": {"back"}}, "/checkout/2")
-		if page := c.page("/checkout/2"); !strings.Contains(page, `value="express" checked`) {
+		if page := c.page("/checkout/2"); !strings.Contains(page, `value="express" id="delivery-express" checked`) {
 			t.Error("step 2 forgot the delivery option")
 		}
 		c.submitSeeOther("/checkout/2", "/checkout/2", url.Values{"delivery": {"express"}, "action": {"back"}}, "/checkout/1")
@@ -55,8 +55,18 @@ func TestCheckoutWizard(t *testing.T) {
 		c.submitSeeOther("/checkout/1", "/checkout/1", url.Values{"name": {"Alice Liddell"}, "address": {"1 Rabbit Hole"}}, "/checkout/2")
 		c.submitSeeOther("/checkout/2", "/checkout/2", url.Values{"delivery": {"express"}}, "/checkout/3")
 		page = c.page("/checkout/3")
-		if !strings.Contains(page, `value="invoice" checked`) || !strings.Contains(page, "Alice Liddell") || !strings.Contains(page, "€13.80") {
-			t.Errorf("step 3 lacks the payment, the name or the total:\n%.3000s", page)
+		if !strings.Contains(page, `value="invoice" id="payment-invoice" checked`) || !strings.Contains(page, "Alice Liddell") || !strings.Contains(page, "€13.80") {
+			t.Errorf("step 3 lacks the payment, the name or the subtotal:\n%.3000s", page)
+		}
+		// The total includes the delivery fee, and the delivery is named
+		// for people, not by its form value.
+		for _, want := range []string{`id="checkout-total">€18.70<`, `id="delivery-label">Express delivery (next day)<`, `id="delivery-fee">€4.90<`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("step 3 lacks %s", want)
+			}
+		}
+		if strings.Contains(page, "delivery: express") {
+			t.Error("step 3 shows the delivery's raw value")
 		}
 		// An invalid choice is refused.
 		c.submitSeeOther("/checkout/3", "/checkout/3", url.Values{"payment": {"bitcoin"}}, "/checkout/3")
@@ -64,11 +74,29 @@ func TestCheckoutWizard(t *testing.T) {
 			t.Errorf("flash after an invalid payment = %v", got)
 		}
 
-		c.submitSeeOther("/checkout/3", "/checkout/3", url.Values{"payment": {"card"}}, "/")
+		// Placing the order ends on its confirmation: number and total.
+		c.submitSeeOther("/checkout/3", "/checkout/3", url.Values{"payment": {"card"}}, "/orders/SO-1001")
+		page = c.page("/orders/SO-1001")
+		for _, want := range []string{`id="order-number">SO-1001<`, `id="order-total">€18.70<`, "Express delivery (next day)", "Card, at the payment provider", "1 Rabbit Hole"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the confirmation lacks %s:\n%.3000s", want, page)
+			}
+		}
 		st := c.state()
-		if st.Flash["success"] != "Order placed" || len(st.Cart) != 0 || st.CheckoutStep != 0 || st.Orders != 1 {
-			t.Errorf("after placing the order: flash %v, cart %v, step %d, orders %d; want Order placed, empty, 0, 1",
-				st.Flash, st.Cart, st.CheckoutStep, st.Orders)
+		if len(st.Cart) != 0 || st.CheckoutStep != 0 || st.Orders != 1 {
+			t.Errorf("after placing the order: cart %v, step %d, orders %d; want empty, 0, 1", st.Cart, st.CheckoutStep, st.Orders)
+		}
+		// The order history lists it; another user sees neither.
+		if page := c.page("/orders"); !strings.Contains(page, `href="/orders/SO-1001"`) || !strings.Contains(page, "€18.70") {
+			t.Errorf("the order history lacks the order:\n%.3000s", page)
+		}
+		bob := c.srv.client(t)
+		bob.login("bob@example.com", "builder", false)
+		if r := bob.get("/orders/SO-1001"); r.StatusCode != http.StatusNotFound {
+			t.Errorf("another user's order: status %d, want 404", r.StatusCode)
+		}
+		if page := bob.page("/orders"); strings.Contains(page, "SO-1001") || !strings.Contains(page, `id="no-orders"`) {
+			t.Errorf("another user's history shows alice's order, or not that it is empty:\n%s", page)
 		}
 		// The next checkout starts from scratch.
 		c.submitSeeOther("/", "/cart/add", url.Values{"sku": {"mug"}}, "/")
@@ -79,16 +107,27 @@ func TestCheckoutWizard(t *testing.T) {
 }
 
 func TestGuestCheckout(t *testing.T) {
-	c := newServer(t, "sqlite").client(t)
+	c := newServer(t, "file").client(t)
 	c.submitSeeOther("/", "/cart/add", url.Values{"sku": {"bagel"}}, "/")
 	c.submitSeeOther("/checkout/1", "/checkout/1", url.Values{"name": {"G. Uest"}, "address": {"Somewhere"}}, "/checkout/2")
 	c.submitSeeOther("/checkout/2", "/checkout/2", url.Values{"delivery": {"standard"}}, "/checkout/3")
-	c.submitSeeOther("/checkout/3", "/checkout/3", url.Values{"payment": {"invoice"}}, "/")
+	c.submitSeeOther("/checkout/3", "/checkout/3", url.Values{"payment": {"invoice"}}, "/orders/SO-1001")
 	if c.cookie("cart") != nil {
 		t.Error("the guest cart cookie survived the order")
 	}
-	if st := c.state(); st.Flash["success"] != "Order placed" || st.Orders != 1 {
-		t.Errorf("guest order: flash %v, orders %d", st.Flash, st.Orders)
+	if st := c.state(); st.Orders != 1 {
+		t.Errorf("guest order: orders %d", st.Orders)
+	}
+	// The guest sees the confirmation, with standard delivery free; nobody
+	// else does; a guest has no order history.
+	if page := c.page("/orders/SO-1001"); !strings.Contains(page, `id="order-total">€2.50<`) || !strings.Contains(page, `id="order-delivery">free<`) {
+		t.Errorf("the guest's confirmation:\n%.3000s", page)
+	}
+	if r := c.srv.client(t).get("/orders/SO-1001"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("another browser sees the guest's order: %d", r.StatusCode)
+	}
+	if r := c.get("/orders"); r.StatusCode != http.StatusSeeOther || r.location() != "/login?for=orders" {
+		t.Errorf("a guest's order history: %d to %q, want 303 to /login?for=orders", r.StatusCode, r.location())
 	}
 }
 

@@ -26,8 +26,7 @@ type devicesData struct {
 // per-user index in the store (Session.SetUser at login).
 func (a *app) devicesPage(w http.ResponseWriter, r *http.Request) {
 	if a.currentUser(r) == nil {
-		sesame.From(r).Flash("error", "Log in to see your devices")
-		redirect(w, r, "/login")
+		redirect(w, r, "/login?for=devices") // no flash: it would start a session
 		return
 	}
 	infos, err := a.sessions.UserSessions(r)
@@ -56,11 +55,24 @@ func (a *app) logoutOthers(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/login")
 		return
 	}
+	// The other sessions, to tell them why on their next request.
+	others, err := a.sessions.UserSessions(r)
+	if err != nil && !errors.Is(err, sesame.ErrNotSupported) {
+		a.serverError(w, r, err)
+		return
+	}
 	n, err := a.sessions.LogoutOtherDevices(r)
 	if err != nil {
 		a.serverError(w, r, err)
 		return
 	}
+	var hashes []string
+	for _, in := range others {
+		if !in.Current {
+			hashes = append(hashes, in.Hash)
+		}
+	}
+	a.signedOut.add(a.now(), hashes...)
 	if _, err := a.remember.RevokeOthers(w, r, u.ID); err != nil {
 		a.serverError(w, r, err)
 		return

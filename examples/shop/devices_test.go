@@ -2,9 +2,12 @@ package main
 
 import (
 	"net/http"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var deviceRow = regexp.MustCompile(`<tr class="device">`)
@@ -43,9 +46,17 @@ func TestDevices(t *testing.T) {
 			t.Error("no flash after logging out the others")
 		}
 		// The phone's session is gone, and so is its remember-me token,
-		// which would otherwise log it straight back in.
-		if got := phone.state().user(); got != "" {
+		// which would otherwise log it straight back in. Its next request
+		// says why, once.
+		st := phone.state()
+		if got := st.user(); got != "" {
 			t.Errorf("the other device is still logged in as %q", got)
+		}
+		if st.Flash["warning"] != signedOutMessage {
+			t.Errorf("the other device's next request: flash %v, want the signed-out warning", st.Flash)
+		}
+		if st := phone.state(); len(st.Flash) != 0 {
+			t.Errorf("the warning is shown again: %v", st.Flash)
 		}
 		phone.deleteCookie("sid")
 		if got := phone.state().user(); got != "" {
@@ -58,6 +69,45 @@ func TestDevices(t *testing.T) {
 			t.Errorf("another user was logged out: user %q", got)
 		}
 	})
+}
+
+func TestSignedOutDevicePageSaysWhy(t *testing.T) {
+	srv := newServer(t, "memory")
+	laptop, phone := srv.client(t), srv.client(t)
+	laptop.login("alice@example.com", "wonderland", false)
+	phone.login("alice@example.com", "wonderland", false)
+	phone.page("/") // the welcome flash
+	laptop.submit("/devices", "/devices/logout-others", nil)
+	page := phone.page("/cart")
+	if !strings.Contains(page, `id="flash-warning" role="alert">You were logged out: your account chose`) {
+		t.Errorf("the signed-out device's next page does not say why:\n%.2000s", page)
+	}
+	if page := phone.page("/cart"); strings.Contains(page, "You were logged out") {
+		t.Error("the warning is shown on the second page too")
+	}
+	// A plain logout is not "another device".
+	c := srv.client(t)
+	c.login("bob@example.com", "builder", false)
+	c.submitSeeOther("/", "/logout", nil, "/")
+	if page := c.page("/"); strings.Contains(page, "You were logged out: your account") {
+		t.Error("a plain logout got the other-device warning")
+	}
+}
+
+func TestSignedOutSessionsAreBounded(t *testing.T) {
+	s := newSignedOutSessions(time.Hour)
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	s.add(t0, "old")
+	for i := range maxSignedOut {
+		s.add(t0.Add(time.Minute), strconv.Itoa(i))
+	}
+	if len(s.byHash) > maxSignedOut || s.take("old") {
+		t.Errorf("%d entries, and the oldest kept; want at most %d, without the oldest", len(s.byHash), maxSignedOut)
+	}
+	s.add(t0.Add(3*time.Hour), "new")
+	if len(s.byHash) != 1 || !s.take("new") || s.take("new") {
+		t.Errorf("expired entries are kept, or an entry is taken twice: %d entries", len(s.byHash))
+	}
 }
 
 func TestLogoutOthersKeepsThisBrowsersRememberMe(t *testing.T) {
@@ -79,9 +129,15 @@ func TestLogoutOthersKeepsThisBrowsersRememberMe(t *testing.T) {
 
 func TestDevicesNeedLogin(t *testing.T) {
 	c := newServer(t, "memory").client(t)
-	if r := c.get("/devices"); r.StatusCode != http.StatusSeeOther || r.location() != "/login" {
-		t.Errorf("GET /devices as a guest: %d to %q, want 303 to /login", r.StatusCode, r.location())
+	if r := c.get("/devices"); r.StatusCode != http.StatusSeeOther || r.location() != "/login?for=devices" {
+		t.Errorf("GET /devices as a guest: %d to %q, want 303 to /login?for=devices", r.StatusCode, r.location())
 	}
+	if page := c.page("/login?for=devices"); !strings.Contains(page, `id="login-reason">Log in to see your devices.<`) {
+		t.Error("the login page does not say why it is shown")
+	}
+	// Logging in from there goes to the devices page.
+	c.submitSeeOther("/login?for=devices", "/login", url.Values{"email": {"bob@example.com"}, "password": {"builder"}, "for": {"devices"}}, "/devices")
+	c.submitSeeOther("/", "/logout", nil, "/")
 	c.submitSeeOther("/", "/devices/logout-others", nil, "/login")
 }
 

@@ -6,6 +6,20 @@
 // then open http://127.0.0.1:8080 and log in as alice@example.com /
 // wonderland (or bob@example.com / builder).
 //
+// # Build tags
+//
+// The default build compiles no database driver and no Prometheus client, so
+// that the first run from a fresh clone answers in about a minute: sessions
+// and remember-me tokens are files under data/sessions (package filestore).
+// The tags add the rest:
+//
+//	go run -tags sql ./examples/shop -store sqlite:data/shop.db     # SQLite, PostgreSQL, MySQL
+//	go run -tags redis ./examples/shop -store redis://127.0.0.1:6379
+//	go run -tags metrics ./examples/shop                             # GET /metrics
+//
+// (-tags sql,redis,metrics for all; the first build with sql takes a few
+// minutes on two cores, mostly the pure-Go SQLite.)
+//
 // # What it shows
 //
 //   - Login with a new session ID (against session fixation), flash messages
@@ -15,22 +29,30 @@
 //     remember-me token but keeps your preferences.
 //   - A cart: a guest's in a cookie that the page's script reads, a user's in
 //     the session with atomic increments, merged at login.
-//   - A three-step checkout kept in the session, back and forward.
-//   - Preferences (theme, language) in cookies scripts may read, for a year.
+//   - Browsing starts no session: a guest's first change does (adding to the
+//     cart, logging in), so crawlers leave no records behind.
+//   - A three-step checkout kept in the session, back and forward, with
+//     delivery fees, an order confirmation and, for a logged-in user, the
+//     order history.
+//   - A preference (the theme) in a cookie scripts may read, for a year.
 //   - Analytics: visits (a signed cookie), first and last visit, and page
-//     views counted atomically in the session.
-//   - Your devices: every session of your account, and "log out the others".
-//   - CSRF protection of every POST, security headers with a CSP nonce, and
-//     /debug (dev mode) with every cookie's size.
-//   - GET /api/state: what the session and cookies hold, as JSON.
+//     views counted atomically in the session once there is one.
+//   - Your devices: every session of your account, and "log out the others"
+//     (a browser logged out that way is told why on its next page).
+//   - Cross-origin protection of every POST, a CSRF token too for logged-in
+//     users, security headers with a CSP nonce, and /debug (dev mode) with
+//     every cookie's size.
+//   - /state: what the session and cookies hold (and GET /api/state, as
+//     JSON).
 //
 // # Flags
 //
 //	-addr 127.0.0.1:8080   where to listen
-//	-store ""              session store: empty for SQLite in -data, or memory,
-//	                       file:DIR, sqlite:PATH, postgres://..., mysql://...,
+//	-store ""              session store: empty for files under -data/sessions,
+//	                       or memory, file:DIR; with -tags sql: sqlite:PATH,
+//	                       postgres://..., mysql://...; with -tags redis:
 //	                       redis://HOST:PORT
-//	-data data             directory for the SQLite database and the secret
+//	-data data             directory for the default store and the secret
 //	-dev                   cookies without Secure, for plain HTTP; on by default
 //	                       when -addr is a loopback address and there is no TLS
 //	-tls-cert, -tls-key    serve HTTPS

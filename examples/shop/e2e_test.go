@@ -139,7 +139,7 @@ func logIn(t *testing.T, ctx context.Context, base string, remember bool) {
 // remember me after the session cookie is gone, and logout.
 func TestBrowser(t *testing.T) {
 	ctx := browser(t)
-	srv := newServer(t, "sqlite")
+	srv := newServer(t, "file")
 	base := srv.URL
 
 	logIn(t, ctx, base, true)
@@ -232,7 +232,7 @@ func TestScreenshot(t *testing.T) {
 		t.Skip("set SESAME_SCREENSHOT=1 (or run make screenshot) to regenerate docs/screenshot.png")
 	}
 	ctx := browser(t)
-	srv := newServerWith(t, "sqlite", serverOptions{config: func(cfg *appConfig) { cfg.Now = time.Now }})
+	srv := newServerWith(t, "file", serverOptions{config: func(cfg *appConfig) { cfg.Now = time.Now }})
 	do(t, ctx, "sizing the window", chromedp.EmulateViewport(1280, 900))
 	logIn(t, ctx, srv.URL, true)
 	clickAndLoad(t, ctx, "add-bagel", flash+`.startsWith("Added")`)
@@ -261,7 +261,7 @@ func TestBrowserLoginWhilePolling(t *testing.T) {
 	// Every store load waits 20 ms before it reads, as on a busy database:
 	// a poll sent while the login is in flight is read after the login has
 	// committed.
-	srv := newServerWith(t, "sqlite", serverOptions{queueLoad: 20 * time.Millisecond})
+	srv := newServerWith(t, "file", serverOptions{queueLoad: 20 * time.Millisecond})
 	base := srv.URL
 	const script = `(async () => {
   const form = document.getElementById("login-form");

@@ -17,14 +17,15 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sesamego/sesame/filestore"
 	"github.com/sesamego/sesame/memstore"
-	"github.com/sesamego/sesame/sqlstore"
 	"github.com/sesamego/sesame/store"
 )
 
-// testStores are the stores every flow test runs on: the default (SQLite in
-// a data directory) and memory.
-var testStores = []string{"sqlite", "memory"}
+// testStores are the stores every flow test runs on: the default (files in
+// a data directory) and memory, and SQLite in a build with -tags sql
+// (helpers_sql_test.go).
+var testStores = []string{"file", "memory"}
 
 // forEachStore runs f as a subtest per store.
 func forEachStore(t *testing.T, f func(t *testing.T, store string)) {
@@ -74,15 +75,16 @@ type serverOptions struct {
 	queueLoad time.Duration
 }
 
-// slowMemstore and slowSQLStore delay Load's answer and keep every other method
-// (and so every optional interface) of the store they embed.
+// slowMemstore and slowFileStore (and slowSQLStore with -tags sql) delay
+// Load's answer and keep every other method (and so every optional
+// interface) of the store they embed.
 type (
 	slowMemstore struct {
 		*memstore.Store
 		delay, queue time.Duration
 	}
-	slowSQLStore struct {
-		*sqlstore.Store
+	slowFileStore struct {
+		*filestore.Store
 		delay, queue time.Duration
 	}
 )
@@ -102,26 +104,34 @@ func (s slowMemstore) LoadShared(ctx context.Context, key string) (store.Record,
 	return rec, ok, err
 }
 
-func (s slowSQLStore) Load(ctx context.Context, key string) (store.Record, bool, error) {
+func (s slowFileStore) Load(ctx context.Context, key string) (store.Record, bool, error) {
 	time.Sleep(s.queue)
 	rec, ok, err := s.Store.Load(ctx, key)
 	time.Sleep(s.delay) // after reading: concurrent loads all see the same record
 	return rec, ok, err
 }
 
+// slowWrappers wrap the stores of other builds (helpers_sql_test.go).
+var slowWrappers []func(st store.Store, d, queue time.Duration) (store.Store, bool)
+
 // slowed returns st with a slow Load: queue before reading, d after.
 func slowed(t testing.TB, st store.Store, d, queue time.Duration) store.Store {
 	switch s := st.(type) {
 	case *memstore.Store:
 		return slowMemstore{s, d, queue}
-	case *sqlstore.Store:
-		return slowSQLStore{s, d, queue}
+	case *filestore.Store:
+		return slowFileStore{s, d, queue}
+	}
+	for _, wrap := range slowWrappers {
+		if s, ok := wrap(st, d, queue); ok {
+			return s
+		}
 	}
 	t.Fatalf("no slow wrapper for %T", st)
 	return nil
 }
 
-// newServer starts the shop on the named store ("sqlite", "memory") in dev
+// newServer starts the shop on the named store ("file", "memory", "sqlite") in dev
 // mode over plain HTTP, closed when the test ends.
 func newServer(t testing.TB, store string) *server {
 	return newServerWith(t, store, serverOptions{})
@@ -133,8 +143,10 @@ func newServerWith(t testing.TB, store string, o serverOptions) *server {
 	target := o.target
 	if target == "" {
 		switch store {
+		case "file":
+			target = "" // the default: data/sessions
 		case "sqlite":
-			target = "" // the default: data/shop.db
+			target = "sqlite:" + dir + "/shop.db" // needs -tags sql
 		case "memory":
 			target = "memory"
 		default:
@@ -276,15 +288,29 @@ func (c *client) post(path string, form url.Values, header ...string) *response 
 	return c.do(req)
 }
 
+// formToken fetches the page at path and returns the CSRF token of its
+// forms, or "" when they have none (a guest's pages: see app.routes).
+func (c *client) formToken(path string) string {
+	c.t.Helper()
+	if m := csrfField.FindStringSubmatch(c.page(path)); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 // submit does what a browser does with a form: it fetches the page at from,
-// takes its CSRF token, and posts form to action.
+// takes its CSRF token if it has one, and posts form to action from the
+// app's origin (as browsers say in Sec-Fetch-Site).
 func (c *client) submit(from, action string, form url.Values) *response {
 	c.t.Helper()
-	f := url.Values{"_csrf": {c.token(from)}}
+	f := url.Values{}
+	if tok := c.formToken(from); tok != "" {
+		f.Set("_csrf", tok)
+	}
 	for k, v := range form {
 		f[k] = v
 	}
-	return c.post(action, f)
+	return c.post(action, f, "Sec-Fetch-Site", "same-origin")
 }
 
 // submitSeeOther is submit that also checks for a 303 to want.
@@ -317,10 +343,10 @@ type stateJSON struct {
 	} `json:"recent"`
 	Visits       int            `json:"visits"`
 	Theme        string         `json:"theme"`
-	Language     string         `json:"language"`
 	CheckoutStep int            `json:"checkout_step"`
 	Orders       int64          `json:"orders"`
 	Flash        map[string]any `json:"flash"`
+	Stored       bool           `json:"stored"`
 }
 
 // state fetches /api/state.

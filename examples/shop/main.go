@@ -13,11 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/sesamego/sesame/metrics"
 )
 
 // options are the command line's settings.
@@ -37,7 +32,7 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("shop", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&o.store, "store", "", storeUsage)
-	fs.StringVar(&o.dataDir, "data", "data", "directory for the default SQLite database and the generated secret")
+	fs.StringVar(&o.dataDir, "data", "data", "directory for the default session store (sessions/) and the generated secret")
 	fs.BoolVar(&o.dev, "dev", false, "send cookies without Secure so they work over plain HTTP, and serve /debug\n(default: on when -addr is a loopback address and no TLS certificate is given)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); serves HTTPS with -tls-key")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
@@ -107,9 +102,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 	if b.tokensInMemory {
 		logger.Info("shop: remember-me tokens are kept in memory: restarting logs out remembered users")
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	met, err := metrics.New(reg)
+	met, metricsHandler, err := newMetrics() // none without -tags metrics
 	if err != nil {
 		return err
 	}
@@ -120,7 +113,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 		Dev:     o.dev,
 		Logger:  logger,
 		Met:     met,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Metrics: metricsHandler,
 	})
 	if err != nil {
 		return err
@@ -131,7 +124,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           met.Handler(a), // Cookie header sizes, and warnings past 1 KB
+		Handler:           a.cfg.Met.Handler(a), // Cookie header sizes, and warnings past 1 KB
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

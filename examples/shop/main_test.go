@@ -132,7 +132,7 @@ func TestRun(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not return after its context ended")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "data", "shop.db")); err != nil {
-		t.Errorf("no database in the data directory: %v", err)
+	if fi, err := os.Stat(filepath.Join(dir, "data", "sessions")); err != nil || !fi.IsDir() {
+		t.Errorf("no session store in the data directory: %v", err)
 	}
 }

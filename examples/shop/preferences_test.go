@@ -13,30 +13,58 @@ import (
 func TestPreferences(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store string) {
 		c := newServer(t, store).client(t)
+		// The shop is in English only: a language field is ignored.
 		r := c.submit("/", "/preferences", url.Values{"theme": {"dark"}, "language": {"fr"}})
 		if r.StatusCode != http.StatusSeeOther || r.location() != "/" {
 			t.Fatalf("POST /preferences: %d to %q", r.StatusCode, r.location())
 		}
-		for name, want := range map[string]string{"theme": "dark", "language": "fr"} {
-			ck := responseCookie(r, name)
-			if ck == nil || ck.Value != want {
-				t.Errorf("%s cookie = %v, want %s", name, ck, want)
-				continue
-			}
-			if ck.HttpOnly || ck.MaxAge != 365*24*3600 || ck.SameSite != http.SameSiteLaxMode {
-				t.Errorf("%s: HttpOnly %v, Max-Age %d, SameSite %v; want readable by scripts, one year, Lax", name, ck.HttpOnly, ck.MaxAge, ck.SameSite)
-			}
+		ck := responseCookie(r, "theme")
+		if ck == nil || ck.Value != "dark" {
+			t.Fatalf("theme cookie = %v, want dark", ck)
+		}
+		if ck.HttpOnly || ck.MaxAge != 365*24*3600 || ck.SameSite != http.SameSiteLaxMode {
+			t.Errorf("theme: HttpOnly %v, Max-Age %d, SameSite %v; want readable by scripts, one year, Lax", ck.HttpOnly, ck.MaxAge, ck.SameSite)
+		}
+		if ck := responseCookie(r, "language"); ck != nil {
+			t.Errorf("a language cookie was set: %v", ck)
 		}
 		home := c.page("/")
-		for _, want := range []string{`<html lang="fr" data-theme="dark">`, "Preferences saved", "Bonjour", `<option value="dark" selected>`} {
+		for _, want := range []string{`<html lang="en" data-theme="dark">`, "Preferences saved", "Hello, guest!", `<option value="dark" selected>`} {
 			if !strings.Contains(home, want) {
 				t.Errorf("home lacks %s", want)
 			}
 		}
-		if st := c.state(); st.Theme != "dark" || st.Language != "fr" {
-			t.Errorf("state theme %q language %q", st.Theme, st.Language)
+		if strings.Contains(home, `name="language"`) {
+			t.Error("home still offers a language")
+		}
+		if st := c.state(); st.Theme != "dark" {
+			t.Errorf("state theme %q", st.Theme)
 		}
 	})
+}
+
+// TestTheInterfaceIsInEnglishWhateverTheCookie: the language option is gone
+// (it translated the greeting only); an old language cookie changes nothing.
+func TestTheInterfaceIsInEnglishWhateverTheCookie(t *testing.T) {
+	srv := newServer(t, "memory")
+	for _, lang := range []string{"fr", "de", "es"} {
+		c := srv.client(t)
+		c.setCookie("language", lang)
+		for _, path := range []string{"/", "/cart", "/login", "/state"} {
+			page := c.page(path)
+			if !strings.Contains(page, `<html lang="en"`) {
+				t.Errorf("language cookie %s: %s is not marked English", lang, path)
+			}
+			for _, foreign := range []string{"Bonjour", "visiteur", "Hallo", "Hola"} {
+				if strings.Contains(page, foreign) {
+					t.Errorf("language cookie %s: %s says %q", lang, path, foreign)
+				}
+			}
+		}
+		if home := c.page("/"); !strings.Contains(home, "Hello, guest!") {
+			t.Errorf("language cookie %s: the home page does not say Hello", lang)
+		}
+	}
 }
 
 func TestPreferencesRejectUnknownValues(t *testing.T) {
@@ -44,20 +72,19 @@ func TestPreferencesRejectUnknownValues(t *testing.T) {
 		name string
 		form url.Values
 	}{
-		{"an unknown theme", url.Values{"theme": {"neon"}, "language": {"en"}}},
-		{"an unknown language", url.Values{"theme": {"dark"}, "language": {"tlh"}}},
+		{"an unknown theme", url.Values{"theme": {"neon"}}},
 		{"nothing", url.Values{}},
-		{"a cookie injection attempt", url.Values{"theme": {"dark; Domain=evil.example"}, "language": {"en"}}},
+		{"a cookie injection attempt", url.Values{"theme": {"dark; Domain=evil.example"}}},
 	}
 	srv := newServer(t, "memory")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := srv.client(t)
 			r := c.submit("/", "/preferences", tt.form)
-			if responseCookie(r, "theme") != nil || responseCookie(r, "language") != nil {
+			if responseCookie(r, "theme") != nil {
 				t.Error("a preference cookie was set")
 			}
-			if got := c.state().Flash["error"]; got != "Unknown theme or language" {
+			if got := c.state().Flash["error"]; got != "Unknown theme" {
 				t.Errorf("flash = %v", got)
 			}
 		})
@@ -129,9 +156,27 @@ func TestAnalyticsCookies(t *testing.T) {
 	}
 }
 
+// startSession makes c's first change (adding a bagel to the cart), which
+// starts its session.
+func (c *client) startSession() {
+	c.t.Helper()
+	c.submitSeeOther("/", "/cart/add", url.Values{"sku": {"bagel"}, "back": {"/"}}, "/")
+	if c.cookie("sid") == nil {
+		c.t.Fatal("adding to the cart started no session")
+	}
+}
+
 func TestPageViews(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store string) {
 		c := newServer(t, store).client(t)
+		// A guest who only browses has no session, so nothing counts.
+		for _, path := range []string{"/", "/cart", "/login"} {
+			c.page(path)
+		}
+		if st := c.state(); st.PageViews != 0 || st.Stored {
+			t.Fatalf("after browsing: page_views = %d, stored %v; want 0 and no session", st.PageViews, st.Stored)
+		}
+		c.startSession()
 		for i, path := range []string{"/", "/cart", "/login", "/"} {
 			c.page(path)
 			if got := c.state().PageViews; got != int64(i+1) {
@@ -151,6 +196,7 @@ func TestPageViews(t *testing.T) {
 func TestConcurrentPageViews(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store string) {
 		c := newServerWith(t, store, serverOptions{slowLoad: 20 * time.Millisecond}).client(t)
+		c.startSession()
 		c.page("/")
 		before := c.state().PageViews
 		const n = 50
@@ -174,6 +220,11 @@ func TestConcurrentPageViews(t *testing.T) {
 func TestRecentPages(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store string) {
 		c := newServer(t, store).client(t)
+		c.page("/")
+		if st := c.state(); len(st.Recent) != 0 {
+			t.Errorf("a guest without a session has recent pages: %v", st.Recent)
+		}
+		c.startSession()
 		for _, path := range []string{"/", "/cart", "/login", "/", "/cart", "/login", "/cart"} {
 			c.page(path)
 		}

@@ -16,7 +16,7 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"home", "login", "cart", "checkout", "devices", "debug"}
+var pageNames = []string{"home", "login", "cart", "checkout", "devices", "debug", "order", "orders", "state", "notfound"}
 
 // parsePages parses each page with the layout.
 func parsePages() (map[string]*template.Template, error) {
@@ -45,32 +45,54 @@ type pageData struct {
 	CSRF      template.HTML // the hidden _csrf input, for every form
 	Nonce     string        // for the inline script (the CSP asks for it)
 	Theme     string
-	Language  string
-	Text      texts
 	Cart      cart
 	PageViews int64
 	Recent    []pageView // the pages viewed before this one, newest first
 	Visit     visit
 	Dev       bool
 	Anomaly   string
+	Warning   string // a flashed warning, or why this browser was logged out
 	Data      any
 }
 
-// render runs the page's template and sends it. Everything that touches the
-// session or sets cookies happens before the first byte, which is when
-// sesame commits the session: the page view is counted, the visit tracked,
-// the flash read and the CSRF token made. A template error gives a 500
-// instead of half a page.
+// render runs the page's template and sends it with status 200. See
+// renderStatus.
 func (a *app) render(w http.ResponseWriter, r *http.Request, page, title string, data any) {
+	a.renderStatus(w, r, http.StatusOK, page, title, data)
+}
+
+// renderStatus runs the page's template and sends it with status code.
+// Everything that touches the session or sets cookies happens before the
+// first byte, which is when sesame commits the session: the visit tracked,
+// the flash read and, in a session that exists already, the page view
+// counted and the CSRF token made. A guest who only browses never gets a
+// session: the page view counter and the recently viewed pages start with
+// the first thing that creates one (adding to the cart, logging in). A
+// template error gives a 500 instead of half a page.
+func (a *app) renderStatus(w http.ResponseWriter, r *http.Request, code int, page, title string, data any) {
 	s := sesame.From(r)
-	views, err := s.Increment(pageViewsKey, 1) // atomic in the store
-	if err != nil {
-		a.log.Warn("shop: page_views is not a number", "error", err)
+	var (
+		views  int64
+		recent []pageView
+		field  template.HTML
+	)
+	if !s.IsNew() {
+		var err error
+		views, err = s.Increment(pageViewsKey, 1) // atomic in the store
+		if err != nil {
+			a.log.Warn("shop: page_views is not a number", "error", err)
+		}
+		recent = recentPages(s)
+		// Appended in the store at commit: pages opened in several tabs at
+		// once are all kept, and only the last ones. Error pages are not
+		// worth going back to.
+		if code == http.StatusOK {
+			s.PushKeep(recentKey, pageView{Path: r.URL.Path, Title: title, At: a.now().UTC().Truncate(time.Second)}, recentPagesKept)
+		}
 	}
-	recent := recentPages(s)
-	// Appended in the store at commit: pages opened in several tabs at once
-	// are all kept, and only the last ones.
-	s.PushKeep(recentKey, pageView{Path: r.URL.Path, Title: title, At: a.now().UTC().Truncate(time.Second)}, recentPagesKept)
+	if s.UserID() != "" {
+		field = csrf.TemplateField(r) // guests need none: see app.routes
+	}
 	if err := s.Err(); err != nil {
 		a.serverError(w, r, err)
 		return
@@ -80,23 +102,21 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, page, title string,
 		a.serverError(w, r, err)
 		return
 	}
-	theme, lang := preferences(r)
 	d := pageData{
 		Title:     title,
 		Page:      page,
 		User:      a.currentUser(r),
 		Flash:     s.Flashes(),
-		CSRF:      csrf.TemplateField(r),
+		CSRF:      field,
 		Nonce:     secureheaders.Nonce(r),
-		Theme:     theme,
-		Language:  lang,
-		Text:      translations[lang],
+		Theme:     preferredTheme(r),
 		Cart:      c,
 		PageViews: views,
 		Recent:    recent,
 		Visit:     a.trackVisit(w, r),
 		Dev:       a.cfg.Dev,
 		Anomaly:   s.Anomaly(),
+		Warning:   warning(r),
 		Data:      data,
 	}
 	var buf bytes.Buffer
@@ -109,6 +129,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, page, title string,
 	// Pages hold a CSRF token and the user's data: no cache may keep them.
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(code)
 	w.Write(buf.Bytes())
 }
 
@@ -127,6 +148,11 @@ func recentPages(s *sesame.Session) []pageView {
 	pages, _ := sesame.Get[[]pageView](s, recentKey)
 	slices.Reverse(pages)
 	return pages
+}
+
+// notFound is the styled 404 page.
+func (a *app) notFound(w http.ResponseWriter, r *http.Request) {
+	a.renderStatus(w, r, http.StatusNotFound, "notfound", "Page not found", r.URL.Path)
 }
 
 // currentUser returns the session's user, or nil.

@@ -32,7 +32,9 @@ func TestEveryPostNeedsTheToken(t *testing.T) {
 		c := srv.client(t)
 		c.login("alice@example.com", "wonderland", false)
 		valid := c.token("/")
-		other := srv.client(t).token("/") // another session's token
+		bob := srv.client(t)
+		bob.login("bob@example.com", "builder", false)
+		other := bob.token("/") // another session's token
 
 		cases := []struct {
 			name   string
@@ -84,9 +86,15 @@ func TestForgedLogoutDoesNothing(t *testing.T) {
 	}
 }
 
+// TestTokenFromBeforeLoginIsRefusedAfter: logging in rotates the token, so a
+// page rendered in an earlier login of the same browser (a guest's pages
+// have no token: see TestGuestFormsAreProtectedByTheirOrigin) cannot post
+// after it.
 func TestTokenFromBeforeLoginIsRefusedAfter(t *testing.T) {
 	c := newServer(t, "memory").client(t)
+	c.login("alice@example.com", "wonderland", false)
 	before := c.token("/")
+	c.submitSeeOther("/", "/logout", nil, "/")
 	c.login("alice@example.com", "wonderland", false)
 	r := c.post("/cart/add", url.Values{"_csrf": {before}, "sku": {"mug"}})
 	if r.StatusCode != http.StatusForbidden {
@@ -138,7 +146,7 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 	// Errors carry the headers too.
-	if r := c.post("/cart/add", url.Values{}); r.Header.Get("Content-Security-Policy") == "" || r.StatusCode != http.StatusForbidden {
+	if r := c.post("/cart/add", url.Values{}, "Sec-Fetch-Site", "cross-site"); r.Header.Get("Content-Security-Policy") == "" || r.StatusCode != http.StatusForbidden {
 		t.Errorf("refused POST: status %d, CSP %q", r.StatusCode, r.Header.Get("Content-Security-Policy"))
 	}
 }
@@ -156,13 +164,20 @@ func TestStaticFilesNeedNoSession(t *testing.T) {
 }
 
 func TestHugeBodiesAreRefused(t *testing.T) {
-	c := newServer(t, "memory").client(t)
-	token := c.token("/")
-	r := c.post("/cart/add", url.Values{"_csrf": {token}, "sku": {"mug"}, "pad": {strings.Repeat("x", 100<<10)}})
-	if r.StatusCode != http.StatusForbidden {
-		t.Errorf("a 100 KB form: status %d, want 403", r.StatusCode)
-	}
-	if st := c.state(); len(st.Cart) != 0 {
-		t.Errorf("a 100 KB form changed the cart: %v", st.Cart)
+	srv := newServer(t, "memory")
+	for _, loggedIn := range []bool{false, true} {
+		c := srv.client(t)
+		form := url.Values{"sku": {"mug"}, "pad": {strings.Repeat("x", 100<<10)}}
+		if loggedIn {
+			c.login("alice@example.com", "wonderland", false)
+			form.Set("_csrf", c.token("/"))
+		}
+		r := c.post("/cart/add", form, "Sec-Fetch-Site", "same-origin")
+		if r.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("logged in %v: a 100 KB form: status %d, want 413", loggedIn, r.StatusCode)
+		}
+		if st := c.state(); len(st.Cart) != 0 {
+			t.Errorf("logged in %v: a 100 KB form changed the cart: %v", loggedIn, st.Cart)
+		}
 	}
 }

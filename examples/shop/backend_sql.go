@@ -1,0 +1,27 @@
+//go:build sql
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sesamego/sesame/sqlstore"
+)
+
+// openSQL opens and migrates a database through sqlstore.Open.
+func (b *backend) openSQL(ctx context.Context, target string) error {
+	s, err := sqlstore.Open(ctx, target, sqlstore.Options{Table: string(b.ns)})
+	if err != nil {
+		return err
+	}
+	mctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := s.Migrate(mctx); err != nil {
+		s.Close()
+		return fmt.Errorf("creating the session tables: %w", err)
+	}
+	b.store = s
+	return nil
+}

@@ -116,10 +116,8 @@ type app struct {
 	sessions *sesame.Manager
 	remember *remember.Manager
 	csrf     *csrf.Protector
-	// crossOrigin refuses unsafe requests from other origins, for guests
-	// too (see routes).
-	crossOrigin *http.CrossOriginProtection
-	// refused answers requests that fail crossOrigin or csrf.
+	// refused answers requests that the origin check (sesame's middleware)
+	// or csrf refuses.
 	refused func(http.ResponseWriter, *http.Request, error)
 	visits  *cookies.Jar // signs the visits counter
 	users   *userDB
@@ -204,7 +202,6 @@ func newApp(cfg appConfig) (*app, error) {
 		return nil, err
 	}
 	a.refused = cfg.Met.CSRFErrorHandler(a.csrfError)
-	a.crossOrigin = http.NewCrossOriginProtection()
 	a.csrf, err = csrf.New(csrf.Config{
 		Sessions:     a.sessions,
 		ErrorHandler: a.refused,
@@ -249,11 +246,12 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.Serv
 //     inside 3.
 //  6. signedOut: a browser whose session was ended from another device
 //     ("log out all other devices") is told so, with a flash.
-//  7. Forgery protection, in two layers (the origin check runs first of
-//     all, before 5 and 6, and loads no session). Every unsafe request must come
-//     from this origin (http.CrossOriginProtection: browsers say where a
-//     request comes from in Sec-Fetch-Site or Origin), guests included;
-//     a form body too large to parse is refused. Then a logged-in user's
+//  7. Forgery protection, in two layers. Every unsafe request must come
+//     from this origin, guests included: sesame's middleware (3) checks it
+//     first of all with http.CrossOriginProtection (browsers say where a
+//     request comes from in Sec-Fetch-Site or Origin) and loads no session
+//     for a refused one; a form body too large to parse is refused
+//     (readForms). Then a logged-in user's
 //     requests must also carry the session's token (csrf). Guests get no
 //     token: a token lives in the session, and a guest who only browses
 //     has none (no store record for crawlers and window shoppers). What a
@@ -289,7 +287,7 @@ func (a *app) routes() (http.Handler, error) {
 	}
 	mux.HandleFunc("/", a.notFound)
 
-	inner := a.sameOrigin(a.signedOutNotice(a.remember.Handler(a.csrf.Handler(mux))))
+	inner := a.readForms(a.signedOutNotice(a.remember.Handler(a.csrf.Handler(mux))))
 	// The checkout's POSTs read several keys and write back (placing the
 	// order empties the cart), so they run under the session's lock: a
 	// double click cannot place two orders. The lock must be taken before
@@ -323,15 +321,11 @@ func (a *app) routes() (http.Handler, error) {
 	return secureheaders.Handler(secureheaders.Config{HSTS: !a.cfg.Dev})(outer), nil
 }
 
-// sameOrigin refuses unsafe requests from other origins (403), and form
-// bodies that cannot be parsed, such as one over maxBody (413), before
-// anything acts on them.
-func (a *app) sameOrigin(next http.Handler) http.Handler {
+// readForms refuses form bodies that cannot be parsed, such as one over
+// maxBody (413), before anything acts on them. (Unsafe requests from other
+// origins never get here: the session middleware refuses them.)
+func (a *app) readForms(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.crossOrigin.Check(r); err != nil {
-			a.refused(w, r, fmt.Errorf("%w: %w", csrf.ErrCrossOrigin, err))
-			return
-		}
 		if r.Method == http.MethodPost {
 			// Parsed here, whatever the encoding (a script's FormData is
 			// multipart), so that a body too large is refused before

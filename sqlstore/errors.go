@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
 
 	"github.com/sesamego/sesame/store"
 )
@@ -55,6 +56,11 @@ func retry(ctx context.Context, idempotent bool, f func() error) error {
 // isRetryable reports whether err says the database rolled the
 // transaction back to break a deadlock or a serialisation conflict.
 func isRetryable(err error) bool {
+	if c := sqliteCode(err); c == sqliteBusy || c == sqliteLocked {
+		// Another connection holds the database (a checkpoint, a plain
+		// DSN without busy_timeout): nothing was written; try again.
+		return true
+	}
 	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
 		return pe.Code == "40P01" || pe.Code == "40001"
 	}
@@ -90,4 +96,19 @@ func isConnLost(err error) bool {
 func isDuplicate(err error) bool {
 	me, ok := errors.AsType[*mysql.MySQLError](err)
 	return ok && me.Number == 1062 // ER_DUP_ENTRY
+}
+
+// SQLite's primary result codes that mean "busy, try again".
+const (
+	sqliteBusy   = 5 // SQLITE_BUSY
+	sqliteLocked = 6 // SQLITE_LOCKED
+)
+
+// sqliteCode returns the primary result code of a SQLite error, or 0 when
+// err is not one.
+func sqliteCode(err error) int {
+	if se, ok := errors.AsType[*sqlite.Error](err); ok {
+		return se.Code() & 0xff
+	}
+	return 0
 }

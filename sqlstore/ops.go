@@ -210,6 +210,11 @@ func maybeApplied(ctx context.Context, err error) bool {
 		// Killed or shut down while the statement ran.
 		return me.Number == 1053 || me.Number == 1927 || me.Number == 1317
 	}
+	if sqliteCode(err) != 0 {
+		// SQLite runs in this process: a statement that failed took no
+		// effect (its transaction is rolled back), whatever the error.
+		return false
+	}
 	return true
 }
 
@@ -265,6 +270,10 @@ func (s *Store) runWrite(ctx context.Context, op string, repeatable bool, try at
 			return err
 		}
 		if deadlock {
+			if sqliteCode(err) != 0 {
+				// Busy: give the other connection a moment.
+				time.Sleep(time.Duration(attempt) * time.Millisecond)
+			}
 			continue
 		}
 		if backoff == 0 {

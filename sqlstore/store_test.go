@@ -719,3 +719,46 @@ func TestStartPrunerLogsErrors(t *testing.T) {
 		t.Errorf("got log %q, want the error named", buf.String())
 	}
 }
+
+// TestSQLiteBusyIsRetriedNotUnknown: SQLite runs in the process, so a write
+// that failed with SQLITE_BUSY took no effect: it is retried, and never
+// reported as an unknown outcome (CI once saw a create fail so under load).
+func TestSQLiteBusyIsRetriedNotUnknown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "busy.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t, db, SQLite, Options{})
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	conn, err := other.Conn(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctxT(t), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	// A statement on the store's database now gets SQLITE_BUSY.
+	_, busyErr := db.ExecContext(ctxT(t), "CREATE TABLE busy_probe (x INTEGER)")
+	if sqliteCode(busyErr) != sqliteBusy {
+		t.Fatalf("got %v (code %d), want SQLITE_BUSY", busyErr, sqliteCode(busyErr))
+	}
+	if maybeApplied(ctxT(t), busyErr) || !isRetryable(busyErr) {
+		t.Errorf("SQLITE_BUSY: maybeApplied %v, isRetryable %v; want false, true", maybeApplied(ctxT(t), busyErr), isRetryable(busyErr))
+	}
+	// Released a little later: the store's create waits and succeeds.
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		conn.ExecContext(context.Background(), "ROLLBACK")
+		conn.Close()
+	}()
+	c := newClock()
+	err = s.Apply(ctxT(t), key("busy"), store.Change{Create: true, Expires: c.now().Add(time.Hour)})
+	if errors.Is(err, store.ErrOutcomeUnknown) {
+		t.Errorf("a create that met SQLITE_BUSY: %v, want no unknown outcome", err)
+	}
+}

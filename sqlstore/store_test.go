@@ -751,13 +751,16 @@ func TestSQLiteBusyIsRetriedNotUnknown(t *testing.T) {
 		t.Errorf("SQLITE_BUSY: maybeApplied %v, isRetryable %v; want false, true", maybeApplied(ctxT(t), busyErr), isRetryable(busyErr))
 	}
 	// Released a little later: the store's create waits and succeeds.
+	released := make(chan struct{})
 	go func() {
+		defer close(released)
 		time.Sleep(20 * time.Millisecond)
 		conn.ExecContext(context.Background(), "ROLLBACK")
 		conn.Close()
 	}()
 	c := newClock()
 	err = s.Apply(ctxT(t), key("busy"), store.Change{Create: true, Expires: c.now().Add(time.Hour)})
+	<-released
 	if errors.Is(err, store.ErrOutcomeUnknown) {
 		t.Errorf("a create that met SQLITE_BUSY: %v, want no unknown outcome", err)
 	}

@@ -580,3 +580,21 @@ func TestDeleteUserRevokesRememberMeTokens(t *testing.T) {
 		t.Errorf("--json: %s (%v); want 1 session deleted and 1 token revoked", r.stdout, err)
 	}
 }
+
+// TestTombstonesAreNotSessions: the record a logout or login leaves under the
+// old ID for a minute (store.GoneField) is neither listed nor counted.
+func TestTombstonesAreNotSessions(t *testing.T) {
+	recs := []record{
+		{id: "live", user: "1", created: -time.Hour, seen: -time.Minute, expires: time.Hour, values: map[string]string{"cart.mug": "2"}},
+		{id: "ended", created: -time.Hour, seen: -time.Minute, expires: time.Minute, values: map[string]string{store.GoneField: "true"}},
+	}
+	_, url := fileFixture(t, recs)
+	r := cmd(t, nil, "sessions", "list", "--store", url)
+	if r.code != exitOK || !strings.Contains(r.stdout, shortHash(keyOf("live"))) || strings.Contains(r.stdout, shortHash(keyOf("ended"))) {
+		t.Errorf("list: exit %d, want the live session and not the tombstone:\n%s", r.code, r.stdout)
+	}
+	r = cmd(t, nil, "stats", "--store", url, "--json")
+	if r.code != exitOK || !strings.Contains(r.stdout, `"sessions": 1,`) {
+		t.Errorf("stats: exit %d, want 1 session:\n%s", r.code, r.stdout)
+	}
+}

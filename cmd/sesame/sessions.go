@@ -177,7 +177,9 @@ func collect(ctx context.Context, o *opened, user string, keep func(store.Record
 		return nil, err
 	}
 	err = l.List(ctx, func(e store.Entry) error {
-		if keep(e.Record) {
+		// A tombstone marks a session ended a moment ago (Destroy,
+		// Regenerate): not a session to list.
+		if keep(e.Record) && !store.IsTombstone(e.Record) {
 			ss = append(ss, newSession(e, false))
 		}
 		return nil

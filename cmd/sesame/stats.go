@@ -79,6 +79,9 @@ func setupStats(c *cli, fs *flag.FlagSet) func(context.Context, []string) error 
 			users := map[string]int{}
 			err = l.List(ctx, func(e store.Entry) error {
 				r := e.Record
+				if store.IsTombstone(r) {
+					return nil // a session ended a moment ago, not a live one
+				}
 				size := store.Size(r.Values)
 				sizes = append(sizes, size)
 				st.Sessions++

@@ -296,15 +296,7 @@ func (r HammerReport) String() string {
 // was lost, applied twice, or reported failed although it was applied.
 func Hammer(t testing.TB, st, check store.Store, opts HammerOptions) HammerReport {
 	t.Helper()
-	if opts.Workers <= 0 {
-		opts.Workers = 8
-	}
-	if opts.Ops <= 0 {
-		opts.Ops = 300
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 5 * time.Second
-	}
+	opts = opts.withDefaults()
 	key := NewKey()
 	ctx := context.Background()
 	if err := check.Apply(ctx, key, store.Change{Create: true, ID: store.NewChangeID(), Set: map[string][]byte{"n": []byte("0")},
@@ -318,62 +310,27 @@ func Hammer(t testing.TB, st, check store.Store, opts HammerOptions) HammerRepor
 	)
 	outcome := make([]int, opts.Ops)
 	errs := make([]error, opts.Ops)
-	duringCtx, stop := context.WithCancel(ctx)
-	var during sync.WaitGroup
-	if opts.During != nil {
-		during.Add(1)
-		go func() { defer during.Done(); opts.During(duringCtx) }()
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= opts.Ops {
-					return
-				}
-				num := []byte(strconv.Itoa(i))
-				c := store.Change{
-					ID:      store.NewChangeID(),
-					Set:     map[string][]byte{"op" + strconv.Itoa(i): []byte("true")},
-					Incr:    map[string]int64{"n": 1},
-					Push:    map[string]store.Append{"log": {Values: [][]byte{num}}},
-					Expires: time.Now().Add(time.Hour),
-				}
-				cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-				err := st.Apply(cctx, key, c)
-				cancel()
-				switch {
-				case err == nil:
-					outcome[i] = ack
-				case errors.Is(err, store.ErrOutcomeUnknown):
-					outcome[i], errs[i] = unknown, err
-				default:
-					outcome[i], errs[i] = failed, err
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	stop()
-	during.Wait()
+	runConcurrently(opts, func(ctx context.Context, i int) {
+		c := store.Change{
+			ID:      store.NewChangeID(),
+			Set:     map[string][]byte{"op" + strconv.Itoa(i): []byte("true")},
+			Incr:    map[string]int64{"n": 1},
+			Push:    map[string]store.Append{"log": {Values: [][]byte{[]byte(strconv.Itoa(i))}}},
+			Expires: time.Now().Add(time.Hour),
+		}
+		err := st.Apply(ctx, key, c)
+		switch {
+		case err == nil:
+			outcome[i] = ack
+		case errors.Is(err, store.ErrOutcomeUnknown):
+			outcome[i], errs[i] = unknown, err
+		default:
+			outcome[i], errs[i] = failed, err
+		}
+	})
 
 	r := HammerReport{Ops: opts.Ops, Errors: map[string]int{}}
-	var rec store.Record
-	var ok bool
-	var err error
-	for try := 0; try < 50; try++ { // the check store may be reconnecting
-		if rec, ok, err = check.Load(ctx, key); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil || !ok {
-		t.Fatalf("storetest: Hammer: loading the record afterwards: ok %v, %v", ok, err)
-	}
+	rec := loadRetrying(t, check, key) // the check store may be reconnecting
 	r.Counter, _ = strconv.ParseInt(string(rec.Values["n"]), 10, 64)
 	var log []int
 	if l := rec.Values["log"]; len(l) > 0 {

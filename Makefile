@@ -1,9 +1,16 @@
 # Tasks for working on sesame. `make test` is the README's test command and
 # what CI (.ci/run) runs.
+#
+# sesame is several Go modules tied together by go.work (see
+# CONTRIBUTING.md). In a workspace, `go test ./...` stops at the edge of the
+# module it runs in, so the targets below name every workspace module's
+# packages by import path instead: $(PKGS) is all of them but bench/, whose
+# benchmarks are run on purpose, on a quiet machine (bench/README.md).
+PKGS = $(shell go list github.com/sesamego/sesame/... | grep -v '^github.com/sesamego/sesame/bench')
 
 .PHONY: test screenshot
 
-# test runs every test with the race detector. It first says which optional
+# test runs every test of every module with the race detector. It first says which optional
 # parts will be skipped on this machine (no Chromium, no database server), so
 # that a green run without them is not mistaken for a full one.
 test:
@@ -13,7 +20,7 @@ test:
 		echo "make test: redis-server not found: the Redis Cluster tests will be SKIPPED"
 	@[ "$$SESAME_REQUIRE_SERVICES" = 1 ] || \
 		echo "make test: store tests skip when their server is unreachable (set SESAME_REQUIRE_SERVICES=1 to make that a failure)"
-	go test -race ./...
+	go test -race $(PKGS)
 
 # screenshot regenerates docs/screenshot.png: the demo shop's home page,
 # logged in, rendered by headless chromium (apt-get install -y chromium).

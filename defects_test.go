@@ -197,46 +197,6 @@ func TestInvalidKeysAreRefusedOnEveryStore(t *testing.T) {
 	}
 }
 
-// badUserIDs are user IDs that no store accepts.
-var badUserIDs = map[string]string{
-	"300 bytes":        strings.Repeat("u", 300),
-	"a NUL":            "alice\x00",
-	"not UTF-8":        "al\xffce",
-	"a control char":   "alice\n",
-	"256 bytes of é/2": strings.Repeat("é", 128),
-}
-
-// badUserIDSuite: defect 4, on every store (flowsSuite). A bad user ID was
-// turned into ErrStoreUnavailable on the SQL stores: a 503 and an Error log.
-func badUserIDSuite(t *testing.T, st store.Store) {
-	for name, id := range badUserIDs {
-		t.Run(name, func(t *testing.T) {
-			var logs bytes.Buffer
-			ec := &errorCatcher{}
-			m, err := New(Config{Store: st, ErrorHandler: ec.handle, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s := From(r)
-				s.Put("cart", 1)
-				s.SetUser(id)
-			}))
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest("GET", "https://example.com/", nil))
-			if rec.Code != 500 || !errors.Is(ec.last(), ErrInvalid) || errors.Is(ec.last(), ErrStoreUnavailable) {
-				t.Errorf("got %d with %v, want 500 and ErrInvalid (not a store outage)", rec.Code, ec.last())
-			}
-			if len(rec.Result().Cookies()) != 0 {
-				t.Errorf("a cookie was set: %v", rec.Result().Cookies())
-			}
-			if strings.Contains(logs.String(), "level=ERROR") {
-				t.Errorf("logged at Error: %s", logs.String())
-			}
-		})
-	}
-}
-
 // Defect 5: an idle-expired ID emitted EventExpired twice ("expired" and
 // "unknown"), and idle and absolute expiry both arrived as "unknown".
 func TestOneExpiryEventWithItsReason(t *testing.T) {

@@ -212,7 +212,7 @@ func TestCall(t *testing.T) {
 	} {
 		send, n := script(tc.errs...)
 		err := s.call(ctx, "test", tc.repeatable, send)
-		if _, ok := errors.AsType[classified](err); ok {
+		if errors.As(err, new(classified)) {
 			err = fail(ctx, "test", err)
 		}
 		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {

@@ -83,8 +83,8 @@ func unsent(err error) bool {
 // command because of its own state (a replica, loading, a cluster that is
 // down or resharding, a script running): the command may succeed later.
 func refused(err error) bool {
-	rerr, ok := errors.AsType[redis.Error](err)
-	if !ok {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
 		return false
 	}
 	msg := rerr.Error()
@@ -125,7 +125,8 @@ func (s *Store) call(ctx context.Context, op string, repeatable bool, send func(
 		if err == nil {
 			return nil
 		}
-		if _, reply := errors.AsType[redis.Error](err); reply && !refused(err) {
+		var reply redis.Error
+		if errors.As(err, &reply) && !refused(err) {
 			return err
 		}
 		if !unsent(err) && !refused(err) {

@@ -417,7 +417,7 @@ func needPlain(res any) (field string, ok bool) {
 
 // scriptErr turns an error of applyScript into the store's errors.
 func (s *Store) scriptErr(ctx context.Context, op string, err error, incrKeys, pushKeys []string) error {
-	if rerr, ok := errors.AsType[redis.Error](err); ok {
+	if rerr := redis.Error(nil); errors.As(err, &rerr) {
 		// Redis 7 puts "ERR " before the script's error reply; older
 		// servers do not.
 		msg := strings.TrimPrefix(rerr.Error(), "ERR ")
@@ -448,7 +448,7 @@ func (s *Store) scriptErr(ctx context.Context, op string, err error, incrKeys, p
 // fail wraps an error of the Redis client: the context's error when ctx is
 // done, otherwise store.ErrUnavailable together with the client's error.
 func fail(ctx context.Context, op string, err error) error {
-	if c, ok := errors.AsType[classified](err); ok {
+	if c := (classified{}); errors.As(err, &c) {
 		return c.error
 	}
 	if cerr := ctx.Err(); cerr != nil {

@@ -118,7 +118,7 @@ func multiHostURL(scheme, rest string) (string, error) {
 // urlErr wraps an error of go-redis's URL parsers, dropping the URL that a
 // *url.Error repeats (it may hold a password).
 func urlErr(err error) error {
-	if ue, ok := errors.AsType[*url.Error](err); ok {
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
 		return fmt.Errorf("redisstore: malformed URL: %w", ue.Err)
 	}
 	return fmt.Errorf("redisstore: %w", err)

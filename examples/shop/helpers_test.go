@@ -211,7 +211,8 @@ func (s *server) client(t testing.TB) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc := new(*s.Client()) // a copy: Client returns one shared value; its Transport trusts the TLS server
+	c := *s.Client() // a copy: Client returns one shared value; its Transport trusts the TLS server
+	hc := &c
 	hc.Jar = jar
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	hc.Timeout = 30 * time.Second

@@ -1,6 +1,7 @@
 package sesame
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -33,7 +34,7 @@ func TestAnomalyPolicies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var events []Event
 			m, err := New(Config{Store: memstore.New(), Anomaly: tt.policy, Logger: discardLogger(),
-				OnEvent: func(e Event) { events = append(events, e) }})
+				OnEvent: func(_ context.Context, e Event) { events = append(events, e) }})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -98,7 +98,7 @@ func shortHash(key string) string {
 // stays quiet in production (created, regenerated and destroyed are Debug).
 func (m *Manager) emit(ctx context.Context, e Event) {
 	if m.onEvent != nil {
-		m.onEvent(e)
+		m.onEvent(ctx, e)
 	}
 	var level slog.Level
 	switch {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,7 +57,7 @@ type eventRecorder struct {
 	events []Event
 }
 
-func (r *eventRecorder) record(e Event) {
+func (r *eventRecorder) record(_ context.Context, e Event) {
 	r.mu.Lock()
 	r.events = append(r.events, e)
 	r.mu.Unlock()
@@ -310,5 +312,33 @@ func TestEventKindNames(t *testing.T) {
 		if got := tt.kind.String(); got != tt.want {
 			t.Errorf("EventKind(%d).String() = %q, want %q", int(tt.kind), got, tt.want)
 		}
+	}
+}
+
+// OnEvent gets the request's context, so that a tracer can put the event
+// on the request's span.
+func TestOnEventGetsTheRequestContext(t *testing.T) {
+	type ctxKey struct{}
+	var mu sync.Mutex
+	var kinds []EventKind
+	m, err := New(Config{Store: memstore.New(), Logger: discardLogger(), OnEvent: func(ctx context.Context, e Event) {
+		if ctx.Value(ctxKey{}) != "req-1" {
+			t.Errorf("event %v got a context without the request's value", e.Kind)
+		}
+		mu.Lock()
+		kinds = append(kinds, e.Kind)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { From(r).Put("k", "v") }))
+	req := httptest.NewRequest("GET", "https://example.com/", nil)
+	req = req.WithContext(context.WithValue(req.Context(), ctxKey{}, "req-1"))
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(kinds, EventCreated) || !slices.Contains(kinds, EventStoreOp) {
+		t.Errorf("events %v, want at least created and a store op", kinds)
 	}
 }

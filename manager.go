@@ -81,9 +81,12 @@ type Config struct {
 	// or values. Nil means slog.Default().
 	Logger *slog.Logger
 
-	// OnEvent, when set, is called for every session event (for metrics).
-	// It must be fast and safe for concurrent use.
-	OnEvent func(Event)
+	// OnEvent, when set, is called for every session event (for metrics,
+	// tracing, audit logs) with the context of the request the event
+	// belongs to (context.Background() for events of background work, such
+	// as a store sweep), so that a tracer can attach the event to the
+	// request's span. It must be fast and safe for concurrent use.
+	OnEvent func(ctx context.Context, e Event)
 
 	// Anomaly configures detection of a session used from another client
 	// than the one that logged in. The zero value ignores such changes.
@@ -169,7 +172,7 @@ type Manager struct {
 	storeTimeout time.Duration
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	log          *slog.Logger
-	onEvent      func(Event)
+	onEvent      func(context.Context, Event)
 	anomaly      AnomalyPolicy
 	ctxKey       *contextKey
 	onRegenerate []func(*Session)

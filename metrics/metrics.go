@@ -271,7 +271,7 @@ func NewWithOptions(reg prometheus.Registerer, o Options) (*Metrics, error) {
 
 // Observe records one session event. Pass it as [sesame.Config.OnEvent]; it
 // allocates nothing for the events of an ordinary request.
-func (m *Metrics) Observe(e sesame.Event) {
+func (m *Metrics) Observe(_ context.Context, e sesame.Event) {
 	if m == nil {
 		return
 	}

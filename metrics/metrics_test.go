@@ -374,7 +374,7 @@ func TestObserveClassifiesStoreOutcomes(t *testing.T) {
 			e := tt.event
 			e.Kind = sesame.EventStoreOp
 			e.Duration = 3 * time.Millisecond
-			m.Observe(e)
+			m.Observe(context.Background(), e)
 			wantCount(t, reg, 1, "store_operations_total", "op", tt.op, "outcome", tt.out)
 			h := sample(t, reg, "store_operation_duration_seconds", "op", tt.op).GetHistogram()
 			if h.GetSampleCount() != 1 || h.GetSampleSum() != 0.003 {
@@ -405,7 +405,7 @@ func TestObserveCountsEventKinds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			m, _ := New(reg)
-			m.Observe(tt.event)
+			m.Observe(context.Background(), tt.event)
 			wantCount(t, reg, tt.want, tt.metric, tt.labels...)
 		})
 	}
@@ -421,7 +421,7 @@ func TestObserveAllocatesNothing(t *testing.T) {
 	}
 	allocs := testing.AllocsPerRun(100, func() {
 		for _, e := range events {
-			m.Observe(e)
+			m.Observe(context.Background(), e)
 		}
 	})
 	if allocs != 0 {
@@ -707,7 +707,7 @@ func TestMetricsEndpointLintsClean(t *testing.T) {
 
 func TestNilMetricsRecordsNothing(t *testing.T) {
 	var m *Metrics
-	m.Observe(sesame.Event{Kind: sesame.EventCreated, Size: 10})
+	m.Observe(context.Background(), sesame.Event{Kind: sesame.EventCreated, Size: 10})
 	m.ObserveSessionSize(10)
 	m.CSRFFailure(CSRFBadToken)
 	m.RememberFailure(RememberInvalid)
@@ -759,7 +759,7 @@ func TestUnknownOutcomesAreCountedApart(t *testing.T) {
 		fmt.Errorf("sqlstore: apply: %w", store.ErrOutcomeUnknown),
 		fmt.Errorf("%w: %w", store.ErrUnavailable, errDown),
 	} {
-		m.Observe(sesame.Event{Kind: sesame.EventStoreOp, Op: "apply", Err: err})
+		m.Observe(context.Background(), sesame.Event{Kind: sesame.EventStoreOp, Op: "apply", Err: err})
 	}
 	wantCount(t, reg, 2, "store_operations_total", "op", "apply", "outcome", "unknown")
 	wantCount(t, reg, 1, "store_operations_total", "op", "apply", "outcome", "error")

@@ -84,7 +84,7 @@ type appConfig struct {
 // Prometheus out (see metrics_off.go), and noMetrics stands in.
 type observer interface {
 	// Observe records a session event (sesame.Config.OnEvent).
-	Observe(e sesame.Event)
+	Observe(ctx context.Context, e sesame.Event)
 	// ErrorHandler and CSRFErrorHandler count failures and pass them on
 	// to next.
 	ErrorHandler(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error)
@@ -98,7 +98,7 @@ type observer interface {
 // noMetrics records nothing.
 type noMetrics struct{}
 
-func (noMetrics) Observe(sesame.Event) {}
+func (noMetrics) Observe(context.Context, sesame.Event) {}
 func (noMetrics) ErrorHandler(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
 	return next
 }

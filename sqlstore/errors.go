@@ -61,10 +61,12 @@ func isRetryable(err error) bool {
 		// DSN without busy_timeout): nothing was written; try again.
 		return true
 	}
-	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
 		return pe.Code == "40P01" || pe.Code == "40001"
 	}
-	if me, ok := errors.AsType[*mysql.MySQLError](err); ok {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
 		return me.Number == 1213 // ER_LOCK_DEADLOCK
 	}
 	return false
@@ -79,23 +81,25 @@ func isConnLost(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return true
 	}
-	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
 		// Class 08: connection exception; 57P01-03: the server shut the
 		// connection down (pg_terminate_backend, restart, recovery).
 		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
 	}
-	if me, ok := errors.AsType[*mysql.MySQLError](err); ok {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
 		// Server shutdown in progress; connection was killed.
 		return me.Number == 1053 || me.Number == 1927
 	}
-	_, ok := errors.AsType[net.Error](err)
-	return ok
+	var ne net.Error
+	return errors.As(err, &ne)
 }
 
 // isDuplicate reports whether err is MySQL's duplicate key error.
 func isDuplicate(err error) bool {
-	me, ok := errors.AsType[*mysql.MySQLError](err)
-	return ok && me.Number == 1062 // ER_DUP_ENTRY
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1062 // ER_DUP_ENTRY
 }
 
 // SQLite's primary result codes that mean "busy, try again".
@@ -107,7 +111,8 @@ const (
 // sqliteCode returns the primary result code of a SQLite error, or 0 when
 // err is not one.
 func sqliteCode(err error) int {
-	if se, ok := errors.AsType[*sqlite.Error](err); ok {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
 		return se.Code() & 0xff
 	}
 	return 0

@@ -62,7 +62,7 @@ func (s *Store) lockedUpdate(ctx context.Context, op, key, id string, now time.T
 		result, maybe, err = s.pgLockedUpdate(ctx, op, key, id, nowArg, f)
 		return maybe, err
 	})
-	if a, ok := errors.AsType[appliedError](err); ok {
+	if a, ok := asApplied(err); ok {
 		return a.result, nil
 	}
 	return result, err

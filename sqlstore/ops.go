@@ -116,6 +116,13 @@ type appliedError struct{ result []byte }
 
 func (appliedError) Error() string { return "sqlstore: change already applied" }
 
+// asApplied returns the appliedError in err's tree, if there is one.
+func asApplied(err error) (appliedError, bool) {
+	var a appliedError
+	ok := errors.As(err, &a)
+	return a, ok
+}
+
 // insertOp remembers id, with result, in the transaction q. A unique
 // violation means an earlier arrival committed: it returns
 // errDuplicateOp, and the caller rolls back.
@@ -168,7 +175,8 @@ func isLogical(err error) bool {
 
 // isUniqueViolation reports whether err is a duplicate key error.
 func isUniqueViolation(err error) bool {
-	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
 		return pe.Code == "23505"
 	}
 	return isDuplicate(err)
@@ -184,10 +192,12 @@ func notSent(err error) bool {
 	if strings.Contains(err.Error(), "sql: database is closed") {
 		return true
 	}
-	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
 		return true
 	}
-	if oe, ok := errors.AsType[*net.OpError](err); ok && oe.Op == "dial" {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
 		return true
 	}
 	return false
@@ -201,12 +211,14 @@ func maybeApplied(ctx context.Context, err error) bool {
 	if err == nil || notSent(err) {
 		return false
 	}
-	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
 		// The server answered with an error: nothing was committed, unless
 		// it is the server going away, whose timing is uncertain.
 		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
 	}
-	if me, ok := errors.AsType[*mysql.MySQLError](err); ok {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
 		// Killed or shut down while the statement ran.
 		return me.Number == 1053 || me.Number == 1927 || me.Number == 1317
 	}
@@ -244,7 +256,7 @@ func (s *Store) runWrite(ctx context.Context, op string, repeatable bool, try at
 		if err == nil {
 			return nil
 		}
-		if _, ok := errors.AsType[appliedError](err); ok {
+		if _, ok := asApplied(err); ok {
 			return err
 		}
 		if maybe {

@@ -475,7 +475,7 @@ func (s *Store) createOnce(ctx context.Context, id string, args []any, now time.
 		}
 		return false, fmt.Errorf("sqlstore: apply: %w", store.ErrExists)
 	})
-	if _, ok := errors.AsType[appliedError](err); ok {
+	if _, ok := asApplied(err); ok {
 		return nil
 	}
 	return err

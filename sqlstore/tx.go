@@ -57,7 +57,7 @@ func (s *Store) inTx(ctx context.Context, op, id string, fn txFunc) ([]byte, err
 		result, maybe, err = s.sqlTx(ctx, op, id, fn)
 		return maybe, err
 	})
-	if a, ok := errors.AsType[appliedError](err); ok {
+	if a, ok := asApplied(err); ok {
 		return a.result, nil
 	}
 	return result, err

@@ -62,7 +62,7 @@ func TestCompressionSaving(t *testing.T) {
 	if len(c) < 9000 || len(c) > 12000 {
 		t.Fatalf("got a cart of %d bytes, want about 10 KB", len(c))
 	}
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		sizes := map[string]int{}
 		for _, mode := range []struct {
 			name      string

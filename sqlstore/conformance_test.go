@@ -12,7 +12,7 @@ import (
 
 // TestConformance runs the store conformance suite on every engine.
 func TestConformance(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		e.open(t, Options{}) // skip (or fail) once when the server is down
 		// The networked engines remember change IDs; SQLite is embedded
 		// and never sees a change twice.
@@ -54,7 +54,7 @@ func TestConformanceMySQLPlainDSN(t *testing.T) {
 
 // TestTokenConformance runs the remember-me token suite on every engine.
 func TestTokenConformance(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		e.open(t, Options{})
 		storetest.RunTokens(t, func(t *testing.T) store.TokenStore { return e.open(t, Options{}) })
 	})

@@ -42,6 +42,9 @@ func (d Dialect) String() string {
 
 func (d Dialect) valid() bool { return d >= Postgres && d <= SQLite }
 
+// enginePath returns the import path of the package that links d's engine.
+func (d Dialect) enginePath() string { return "github.com/sesamego/sesame/sqlstore/" + d.String() }
+
 // DefaultTable is the table [Options.Table] names when it is empty.
 const DefaultTable = "sesame_sessions"
 

@@ -5,58 +5,55 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	// The engines. Their public packages import this one, so its tests
+	// link their implementations instead.
+	_ "github.com/sesamego/sesame/sqlstore/internal/mysqlengine"
+	_ "github.com/sesamego/sesame/sqlstore/internal/pgengine"
+	_ "github.com/sesamego/sesame/sqlstore/internal/sqliteengine"
+	"github.com/sesamego/sesame/sqlstore/internal/testservers"
 	"github.com/sesamego/sesame/store"
 )
 
 // The test servers. Tests skip an engine whose server does not answer,
 // unless SESAME_REQUIRE_SERVICES=1, which makes that a failure.
 const (
-	postgresEnv     = "SESAME_POSTGRES_DSN"
-	mysqlEnv        = "SESAME_MYSQL_DSN"
-	defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	defaultMySQL    = "root@tcp(127.0.0.1:3306)/test?parseTime=true"
+	postgresEnv     = testservers.PostgresEnv
+	mysqlEnv        = testservers.MySQLEnv
+	defaultPostgres = testservers.DefaultPostgres
+	defaultMySQL    = testservers.DefaultMySQL
 )
 
-// engine opens a migrated store on a fresh table of one dialect.
-type engine struct {
+// testEngine opens a migrated store on a fresh table of one dialect.
+type testEngine struct {
 	name string
 	open func(t testing.TB, opts Options) *Store
 }
 
-var engines = []engine{
+var engines = []testEngine{
 	{"postgres", openPostgres},
 	{"mysql", openMySQL},
 	{"sqlite", openSQLite},
 }
 
 // forEachEngine runs f as a subtest per engine.
-func forEachEngine(t *testing.T, f func(t *testing.T, e engine)) {
+func forEachEngine(t *testing.T, f func(t *testing.T, e testEngine)) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) { f(t, e) })
 	}
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
+func envOr(name, def string) string { return testservers.Env(name, def) }
 
 // unreachable skips the test, or fails it under SESAME_REQUIRE_SERVICES=1.
 func unreachable(t testing.TB, env string, err error) {
 	t.Helper()
-	if os.Getenv("SESAME_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("%s: database unreachable and SESAME_REQUIRE_SERVICES=1: %v", env, err)
-	}
-	t.Skipf("%s: database unreachable (%v); set %s to a reachable server to run this test", env, err, env)
+	testservers.Unreachable(t, env, err)
 }
 
 // tableName returns a table name no other test run uses.

@@ -7,12 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"syscall"
-
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
 
 	"github.com/sesamego/sesame/store"
 )
@@ -41,79 +36,46 @@ const maxStmtAttempts = 10
 // effect. When f is idempotent (a read, a delete, a touch), it also runs f
 // again on a fresh connection, at most maxTxAttempts times, when the
 // connection broke, so a server restart costs no error.
-func retry(ctx context.Context, idempotent bool, f func() error) error {
+func (s *Store) retry(ctx context.Context, idempotent bool, f func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := f()
 		if err == nil || attempt == maxStmtAttempts || ctx.Err() != nil {
 			return err
 		}
-		if !isRetryable(err) && (!idempotent || attempt >= maxTxAttempts || !isConnLost(err)) {
+		if !s.isRetryable(err) && (!idempotent || attempt >= maxTxAttempts || !s.isConnLost(err)) {
 			return err
 		}
 	}
 }
 
+// The errors of the driver are classified by the store's engine (see
+// package internal/engine), which alone imports the driver.
+
 // isRetryable reports whether err says the database rolled the
-// transaction back to break a deadlock or a serialisation conflict.
-func isRetryable(err error) bool {
-	if c := sqliteCode(err); c == sqliteBusy || c == sqliteLocked {
-		// Another connection holds the database (a checkpoint, a plain
-		// DSN without busy_timeout): nothing was written; try again.
-		return true
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "40P01" || pe.Code == "40001"
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == 1213 // ER_LOCK_DEADLOCK
-	}
-	return false
+// transaction back to break a deadlock or a serialisation conflict, or
+// (SQLite) that another connection holds the database: nothing was
+// written; try again.
+func (s *Store) isRetryable(err error) bool {
+	return s.eng.Conflict != nil && s.eng.Conflict(err)
 }
 
 // isConnLost reports whether err says that the connection to the database
 // broke (the server went away, a network error): a statement that failed
 // so, outside COMMIT, took no effect, and a new connection may succeed.
-func isConnLost(err error) bool {
-	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) ||
+func (s *Store) isConnLost(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return true
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		// Class 08: connection exception; 57P01-03: the server shut the
-		// connection down (pg_terminate_backend, restart, recovery).
-		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		// Server shutdown in progress; connection was killed.
-		return me.Number == 1053 || me.Number == 1927
+	if s.eng.ConnLost != nil && s.eng.ConnLost(err) {
+		return true
 	}
 	var ne net.Error
 	return errors.As(err, &ne)
 }
 
-// isDuplicate reports whether err is MySQL's duplicate key error.
-func isDuplicate(err error) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && me.Number == 1062 // ER_DUP_ENTRY
-}
-
-// SQLite's primary result codes that mean "busy, try again".
-const (
-	sqliteBusy   = 5 // SQLITE_BUSY
-	sqliteLocked = 6 // SQLITE_LOCKED
-)
-
-// sqliteCode returns the primary result code of a SQLite error, or 0 when
-// err is not one.
-func sqliteCode(err error) int {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() & 0xff
-	}
-	return 0
+// isDuplicate reports whether err is a duplicate key error.
+func (s *Store) isDuplicate(err error) bool {
+	return err != nil && s.eng.Duplicate != nil && s.eng.Duplicate(err)
 }

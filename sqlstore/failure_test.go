@@ -25,7 +25,7 @@ func checkUnavailable(t *testing.T, what string, err error) {
 }
 
 func TestClosedDatabaseGivesUnavailable(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		c := newClock()
 		k := key("closed")
@@ -233,7 +233,7 @@ func withParam(dsn, k, v string) string {
 }
 
 func TestDoneContextIsNotUnavailable(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		c := newClock()
 		k := key("ctx")
@@ -256,7 +256,7 @@ func TestDoneContextIsNotUnavailable(t *testing.T) {
 // the error is reported, the record is kept, and the connection, the only
 // one of the pool, is clean for the next change.
 func TestFailedWriteRollsBack(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		s.db.SetMaxOpenConns(1)
 		tb := s.dialect.quote(s.table)
@@ -296,7 +296,7 @@ func TestFailedWriteRollsBack(t *testing.T) {
 // that the change gives up when its context ends, leaves no lock behind,
 // and that the record works once the other transaction is done.
 func TestLockWaitHonoursContext(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		c := newClock()
 		k := key("wait")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/sesamego/sesame/sqlstore/internal/mysqlengine"
 	"github.com/sesamego/sesame/store"
 	"github.com/sesamego/sesame/storetest"
 )
@@ -174,13 +175,14 @@ func TestKilledBackendsDuringHammer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", mysqlEnv, err)
 		}
-		tg, err := parseTarget("mysql:" + cfg.FormatDSN())
+		// The configuration Open makes.
+		mc, err := mysqlengine.Config("mysql:" + cfg.FormatDSN())
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Learn the id of every connection the store's pool opens.
 		ic := &idConnector{ids: map[int64]bool{}}
-		if ic.Connector, err = mysql.NewConnector(tg.mysql); err != nil {
+		if ic.Connector, err = mysql.NewConnector(mc); err != nil {
 			t.Fatal(err)
 		}
 		db := sql.OpenDB(ic)

@@ -10,9 +10,9 @@ import (
 // concurrent requests, devices) on every engine.
 
 func TestFlows(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) { flowtest.Flows(t, e.open(t, Options{})) })
+	forEachEngine(t, func(t *testing.T, e testEngine) { flowtest.Flows(t, e.open(t, Options{})) })
 }
 
 func TestDevices(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) { flowtest.Devices(t, e.open(t, Options{})) })
+	forEachEngine(t, func(t *testing.T, e testEngine) { flowtest.Devices(t, e.open(t, Options{})) })
 }

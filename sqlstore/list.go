@@ -41,7 +41,7 @@ func (s *Store) List(ctx context.Context, fn func(store.Entry) error) error {
 }
 
 func (s *Store) listPage(ctx context.Context, now any, after string) (page []store.Entry, err error) {
-	err = retry(ctx, true, func() (err error) {
+	err = s.retry(ctx, true, func() (err error) {
 		page, err = s.readPage(ctx, now, after)
 		return err
 	})
@@ -89,7 +89,7 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]store.Entry,
 	}
 	now := s.dialect.timeArg(normTime(s.now()))
 	var out []store.Entry
-	err := retry(ctx, true, func() (err error) {
+	err := s.retry(ctx, true, func() (err error) {
 		out, err = s.readUserSessions(ctx, userID, now)
 		return err
 	})

@@ -42,11 +42,11 @@ func (s *Store) TryLock(ctx context.Context, key, token string, ttl time.Duratio
 		var err error
 		ok, err = s.tryLock(ctx, args, now)
 		if err != nil {
-			return maybeApplied(ctx, err), s.dbErr(ctx, "lock", err)
+			return s.maybeApplied(ctx, err), s.dbErr(ctx, "lock", err)
 		}
 		return false, nil
 	})
-	if err != nil && isRetryable(err) && ctx.Err() == nil && !errors.Is(err, store.ErrOutcomeUnknown) {
+	if err != nil && s.isRetryable(err) && ctx.Err() == nil && !errors.Is(err, store.ErrOutcomeUnknown) {
 		// Still a deadlock victim after the retries: other sessions are
 		// fighting over this lock row right now, so it is not ours.
 		return false, nil
@@ -80,7 +80,7 @@ func (s *Store) tryLock(ctx context.Context, args []any, now time.Time) (bool, e
 		return n > 0, err
 	}
 	_, err := s.db.ExecContext(ctx, s.q.lockInsert, args...)
-	if !isDuplicate(err) {
+	if !s.isDuplicate(err) {
 		return err == nil, err
 	}
 	res, err := s.db.ExecContext(ctx, s.q.lockDeleteExpired, args[0], nowArg, args[1])
@@ -91,7 +91,7 @@ func (s *Store) tryLock(ctx context.Context, args []any, now time.Time) (bool, e
 		return false, err
 	}
 	_, err = s.db.ExecContext(ctx, s.q.lockInsert, args...)
-	if isDuplicate(err) {
+	if s.isDuplicate(err) {
 		return false, nil
 	}
 	return err == nil, err

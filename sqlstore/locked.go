@@ -2,14 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-
+	"github.com/sesamego/sesame/sqlstore/internal/engine"
 	"github.com/sesamego/sesame/store"
 )
 
@@ -33,14 +32,14 @@ type write struct {
 // by BEGIN IMMEDIATE), so none is lost. It returns the result of f's write,
 // or the one remembered under id when the operation was applied before.
 //
-// On PostgreSQL the transaction is pipelined through pgx: BEGIN and the
-// locking SELECT go in one round trip, the UPDATE, the INSERT into the ops
-// table and COMMIT in another, instead of five, which also shortens how
-// long the row stays locked. The other engines use database/sql
-// transactions (see inTx).
+// On an engine that pipelines (PostgreSQL through pgx) the transaction
+// takes two round trips: BEGIN and the locking SELECT go in one, the
+// UPDATE, the INSERT into the ops table and COMMIT in another, instead of
+// five, which also shortens how long the row stays locked. The other
+// engines use database/sql transactions (see inTx).
 func (s *Store) lockedUpdate(ctx context.Context, op, key, id string, now time.Time, f lockedFunc) ([]byte, error) {
 	nowArg := s.dialect.timeArg(now)
-	if s.dialect != Postgres || s.noPipeline {
+	if s.eng.Pipeline == nil || s.noPipeline {
 		return s.inTx(ctx, op, id, func(q querier) ([]byte, error) {
 			rec, data, ok, err := scanRecord(q.QueryRowContext(ctx, s.q.lockRow, key, nowArg))
 			if err != nil {
@@ -59,7 +58,7 @@ func (s *Store) lockedUpdate(ctx context.Context, op, key, id string, now time.T
 	id = s.opID(id)
 	var result []byte
 	err := s.runWrite(ctx, op, id != "", func() (maybe bool, err error) {
-		result, maybe, err = s.pgLockedUpdate(ctx, op, key, id, nowArg, f)
+		result, maybe, err = s.pipelinedUpdate(ctx, op, key, id, nowArg, f)
 		return maybe, err
 	})
 	if a, ok := asApplied(err); ok {
@@ -68,39 +67,38 @@ func (s *Store) lockedUpdate(ctx context.Context, op, key, id string, now time.T
 	return result, err
 }
 
-// pgLockedUpdate is one try of lockedUpdate on PostgreSQL; maybe reports
-// that it failed in a way that leaves its outcome unknown.
-func (s *Store) pgLockedUpdate(ctx context.Context, op, key, id string, nowArg any, f lockedFunc) (result []byte, maybe bool, err error) {
+// pipelinedUpdate is one try of lockedUpdate on an engine that pipelines;
+// maybe reports that it failed in a way that leaves its outcome unknown.
+func (s *Store) pipelinedUpdate(ctx context.Context, op, key, id string, nowArg any, f lockedFunc) (result []byte, maybe bool, err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, false, s.dbErr(ctx, op, err)
 	}
 	defer conn.Close()
 	rawErr := conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
+		pc, ok := s.eng.Pipeline(dc)
 		if !ok {
-			err = fmt.Errorf("sqlstore: %s: the Postgres dialect needs the pgx driver, got %T", op, dc)
+			err = fmt.Errorf("sqlstore: %s: a %v store needs a *sql.DB of its engine's driver, got a connection of %T", op, s.dialect, dc)
 			return nil
 		}
-		pc := sc.Conn()
-		result, maybe, err = s.pgPipeline(ctx, op, pc, key, id, nowArg, f)
-		if pc.PgConn().IsClosed() {
+		result, maybe, err = s.pipeline(ctx, op, pc, key, id, nowArg, f)
+		if pc.Closed() {
 			return driver.ErrBadConn
 		}
-		if pc.PgConn().TxStatus() == 'I' {
+		if !pc.InTx() {
 			return nil
 		}
 		// A failure left the transaction open: roll it back even when ctx
 		// is done, or have database/sql discard the connection.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if _, rerr := pc.Exec(rctx, "rollback"); rerr != nil || pc.PgConn().TxStatus() != 'I' {
+		if _, rerr := pc.Exec(rctx, "rollback"); rerr != nil || pc.InTx() {
 			return driver.ErrBadConn
 		}
 		return nil
 	})
 	if err == nil && rawErr != nil && !errors.Is(rawErr, driver.ErrBadConn) {
-		// Only when nothing was sent: pgPipeline reports its own errors,
+		// Only when nothing was sent: pipeline reports its own errors,
 		// and an error after an acknowledged COMMIT is no failure.
 		err = s.dbErr(ctx, op, rawErr)
 	}
@@ -114,22 +112,24 @@ func (s *Store) pgLockedUpdate(ctx context.Context, op, key, id string, nowArg a
 	return result, maybe, err
 }
 
-func (s *Store) pgPipeline(ctx context.Context, op string, pc *pgx.Conn, key, id string, nowArg any, f lockedFunc) (result []byte, maybe bool, err error) {
+// pipeline runs the transaction of pipelinedUpdate on pc.
+func (s *Store) pipeline(ctx context.Context, op string, pc engine.Conn, key, id string, nowArg any, f lockedFunc) (result []byte, maybe bool, err error) {
 	var rec store.Record
 	var data []byte
 	found := true
-	b := &pgx.Batch{}
-	b.Queue("begin")
-	b.Queue(s.q.lockRow, key, nowArg).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&data, &rec.UserID, &rec.IP, &rec.UserAgent,
+	br := pc.SendBatch(ctx, []engine.Stmt{{Query: "begin"}, {Query: s.q.lockRow, Args: []any{key, nowArg}}})
+	_, err = br.Exec()
+	if err == nil {
+		err = br.QueryRow(&data, &rec.UserID, &rec.IP, &rec.UserAgent,
 			timeCol{&rec.Created}, timeCol{&rec.LastSeen}, timeCol{&rec.Expires})
-		if errors.Is(err, pgx.ErrNoRows) {
-			found = false
-			return nil
+		if errors.Is(err, sql.ErrNoRows) {
+			found, err = false, nil
 		}
-		return err
-	})
-	if err := pc.SendBatch(ctx, b).Close(); err != nil {
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		// No COMMIT was sent: nothing took effect.
 		return nil, false, s.dbErr(ctx, op, err)
 	}
@@ -141,40 +141,40 @@ func (s *Store) pgPipeline(ctx context.Context, op string, pc *pgx.Conn, key, id
 		if isLogical(err) && id != "" {
 			// Maybe the repeat of a change that was applied (see sqlTx).
 			var r []byte
-			ferr := pc.QueryRow(ctx, s.oq.find, opKey(id)).Scan(&r)
+			ferr := pc.QueryRow(ctx, s.oq.find, []any{opKey(id)}, &r)
 			switch {
 			case ferr == nil:
 				err = appliedError{r}
-			case !errors.Is(ferr, pgx.ErrNoRows):
+			case !errors.Is(ferr, sql.ErrNoRows):
 				err = s.dbErr(ctx, op, ferr)
 			}
 		}
 		return nil, false, err
 	}
-	b = &pgx.Batch{}
-	b.Queue(w.query, w.args...)
+	stmts := make([]engine.Stmt, 0, 3)
+	stmts = append(stmts, engine.Stmt{Query: w.query, Args: w.args})
 	if id != "" {
-		b.Queue(s.oq.insert, opKey(id), nowArg, nullBytes(w.result))
+		stmts = append(stmts, engine.Stmt{Query: s.oq.insert, Args: []any{opKey(id), nowArg, nullBytes(w.result)}})
 	}
-	b.Queue("commit")
-	br := pc.SendBatch(ctx, b)
+	stmts = append(stmts, engine.Stmt{Query: "commit"})
+	br = pc.SendBatch(ctx, stmts)
 	defer br.Close()
 	// The statements were sent with COMMIT behind them: an error without
 	// an answer of the server leaves the outcome unknown. The server skips
 	// what follows a statement it refused, COMMIT included.
-	for range b.Len() - 1 {
+	for range len(stmts) - 1 {
 		if _, err := br.Exec(); err != nil {
-			if isUniqueViolation(err) {
+			if s.isDuplicate(err) {
 				return nil, false, errDuplicateOp
 			}
-			return nil, maybeApplied(ctx, err), s.dbErr(ctx, op, err)
+			return nil, s.maybeApplied(ctx, err), s.dbErr(ctx, op, err)
 		}
 	}
 	tag, err := br.Exec()
 	if err != nil {
-		return nil, maybeApplied(ctx, err), s.dbErr(ctx, op, err)
+		return nil, s.maybeApplied(ctx, err), s.dbErr(ctx, op, err)
 	}
-	if tag.String() != "COMMIT" {
+	if tag != "COMMIT" {
 		// COMMIT of a transaction the server had aborted.
 		return nil, false, fmt.Errorf("sqlstore: %s: %w: transaction rolled back (%s)", op, store.ErrUnavailable, tag)
 	}

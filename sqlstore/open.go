@@ -5,23 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"runtime"
 	"strings"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
-)
+	"github.com/sesamego/sesame/sqlstore/internal/engine"
 
-// sqlitePragmas are set on every SQLite connection that [Open] makes: WAL
-// lets readers run beside the writer, busy_timeout makes a writer of
-// another process wait for the lock instead of failing, synchronous=NORMAL
-// is durable across application crashes in WAL mode (a power cut may lose
-// the last commits), and foreign_keys is SQLite's recommended setting.
-const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	// The engines, until they have packages of their own.
+	_ "github.com/sesamego/sesame/sqlstore/internal/mysqlengine"
+	_ "github.com/sesamego/sesame/sqlstore/internal/pgengine"
+	_ "github.com/sesamego/sesame/sqlstore/internal/sqliteengine"
+)
 
 // Open opens the database that target names, with the driver and settings
 // it needs, checks that it answers, and returns a store on it that
@@ -76,20 +71,16 @@ func Open(ctx context.Context, target string, opts Options) (*Store, error) {
 // Store.DB().SetMaxOpenConns.
 const DefaultMaxOpenConns = 20
 
-// open opens the database of t with the pool settings its engine needs.
+// open opens the database of t with its engine, and sets the pool limits
+// of its dialect.
 func (t target) open() (*sql.DB, error) {
-	var db *sql.DB
-	if t.mysql != nil {
-		conn, err := mysql.NewConnector(t.mysql)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: open: %w", err)
-		}
-		db = sql.OpenDB(conn)
-	} else {
-		var err error
-		if db, err = sql.Open(t.driver, t.dsn); err != nil {
-			return nil, fmt.Errorf("sqlstore: open: %w", err)
-		}
+	eng := engine.Lookup(t.dialect.String())
+	if eng == nil {
+		return nil, fmt.Errorf("sqlstore: no engine for %s targets: import _ %q", t.form, t.dialect.enginePath())
+	}
+	db, err := eng.Open(t.addr)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case t.memory:
@@ -118,8 +109,9 @@ func (t target) open() (*sql.DB, error) {
 }
 
 // DialectOf returns the dialect of a target that [Open] accepts, without
-// opening anything; the sesame CLI uses it to print [Schema] for a
-// database it is not allowed to connect to.
+// opening anything and without the dialect's engine. It checks the form of
+// target, not the driver's part of it (a MySQL DSN's parameters), which
+// Open checks.
 func DialectOf(target string) (Dialect, error) {
 	t, err := parseTarget(target)
 	if err != nil {
@@ -131,100 +123,49 @@ func DialectOf(target string) (Dialect, error) {
 // target is a parsed [Open] argument.
 type target struct {
 	dialect Dialect
-	driver  string        // sql.Open driver name, when mysql is nil
-	dsn     string        // sql.Open DSN, when mysql is nil
-	mysql   *mysql.Config // the MySQL configuration
-	memory  bool          // an SQLite in-memory database
+	addr    string // what the engine's Open takes (see engine.Engine)
+	form    string // the form of the target, for errors: "postgres://", "mysql:", ...
+	memory  bool   // an SQLite in-memory database
 }
 
 // errTarget says which forms Open understands without echoing the target.
 var errTarget = errors.New("sqlstore: unknown database: want postgres://, postgresql://, mysql://, mysql:DSN, sqlite:PATH, file:URI or a path ending in .db, .sqlite or .sqlite3")
 
+// parseTarget decides the dialect of s and what its engine opens. It
+// checks the form of s, but not the driver's part of it (a MySQL DSN, the
+// query parameters of a URL): the engine's Open does.
 func parseTarget(s string) (target, error) {
 	scheme, rest, _ := strings.Cut(s, ":")
+	form := strings.ToLower(scheme) + ":"
+	if strings.HasPrefix(rest, "//") {
+		form += "//"
+	}
 	switch strings.ToLower(scheme) {
 	case "postgres", "postgresql":
 		if !strings.HasPrefix(rest, "//") {
 			return target{}, errTarget
 		}
-		return target{dialect: Postgres, driver: "pgx", dsn: s}, nil
+		return target{dialect: Postgres, addr: s, form: form}, nil
 	case "mysql":
-		var cfg *mysql.Config
-		var err error
-		if strings.HasPrefix(rest, "//") {
-			cfg, err = mysqlURL(s)
-		} else {
-			cfg, err = mysql.ParseDSN(rest)
-			if err == nil && !strings.Contains(rest, "interpolateParams=") {
-				cfg.InterpolateParams = true
-			}
-		}
-		if err != nil {
-			return target{}, fmt.Errorf("sqlstore: bad MySQL address: %w", err)
-		}
-		cfg.ParseTime = true
-		return target{dialect: MySQL, mysql: cfg}, nil
+		return target{dialect: MySQL, addr: s, form: form}, nil
 	case "sqlite", "sqlite3":
 		path := strings.TrimPrefix(rest, "//") // sqlite:///abs/path or sqlite://rel/path
 		if path == "" {
 			return target{}, errors.New("sqlstore: sqlite: target without a path")
 		}
 		if path == ":memory:" {
-			return target{dialect: SQLite, driver: "sqlite", dsn: "file::memory:?" + sqlitePragmas, memory: true}, nil
+			return target{dialect: SQLite, addr: "file::memory:", form: form, memory: true}, nil
 		}
 		u := url.URL{Scheme: "file", OmitHost: true, Path: path}
-		return target{dialect: SQLite, driver: "sqlite", dsn: u.String() + "?" + sqlitePragmas}, nil
+		return target{dialect: SQLite, addr: u.String(), form: form}, nil
 	case "file":
-		sep := "?"
-		if strings.Contains(rest, "?") {
-			sep = "&"
-		}
 		mem := strings.HasPrefix(rest, ":memory:") || strings.Contains(rest, "mode=memory")
-		return target{dialect: SQLite, driver: "sqlite", dsn: s + sep + sqlitePragmas, memory: mem}, nil
+		return target{dialect: SQLite, addr: s, form: form, memory: mem}, nil
 	}
 	lower := strings.ToLower(s)
 	if !strings.Contains(s, "://") && (strings.HasSuffix(lower, ".db") || strings.HasSuffix(lower, ".sqlite") || strings.HasSuffix(lower, ".sqlite3")) {
 		u := url.URL{Scheme: "file", OmitHost: true, Path: s}
-		return target{dialect: SQLite, driver: "sqlite", dsn: u.String() + "?" + sqlitePragmas}, nil
+		return target{dialect: SQLite, addr: u.String(), form: "SQLite file"}, nil
 	}
 	return target{}, errTarget
-}
-
-// mysqlURL translates mysql://user:pass@host:port/db?params (or
-// mysql://user@/db?socket=/path) into a driver configuration.
-func mysqlURL(s string) (*mysql.Config, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		// url.Error repeats the URL, password included.
-		return nil, errors.New("not a URL")
-	}
-	q := u.Query()
-	socket := q.Get("socket")
-	q.Del("socket")
-	interp := q.Has("interpolateParams")
-	// Let the driver parse and validate its own parameters.
-	cfg, err := mysql.ParseDSN("/?" + q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	if !interp {
-		cfg.InterpolateParams = true
-	}
-	if u.User != nil {
-		cfg.User = u.User.Username()
-		cfg.Passwd, _ = u.User.Password()
-	}
-	switch {
-	case socket != "":
-		cfg.Net, cfg.Addr = "unix", socket
-	case u.Host != "":
-		cfg.Net, cfg.Addr = "tcp", u.Host
-		if u.Port() == "" {
-			cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
-		}
-	default:
-		cfg.Net, cfg.Addr = "tcp", "127.0.0.1:3306"
-	}
-	cfg.DBName = strings.TrimPrefix(u.Path, "/")
-	return cfg, nil
 }

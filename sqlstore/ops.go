@@ -12,9 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/sesamego/sesame/store"
 )
 
@@ -128,7 +125,7 @@ func asApplied(err error) (appliedError, bool) {
 // errDuplicateOp, and the caller rolls back.
 func (s *Store) insertOp(ctx context.Context, q querier, op, id string, result []byte) error {
 	_, err := q.ExecContext(ctx, s.oq.insert, opKey(id), s.dialect.timeArg(normTime(s.now())), nullBytes(result))
-	if isUniqueViolation(err) {
+	if s.isDuplicate(err) {
 		return errDuplicateOp
 	}
 	if err != nil {
@@ -173,27 +170,17 @@ func isLogical(err error) bool {
 		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, errDuplicateOp)
 }
 
-// isUniqueViolation reports whether err is a duplicate key error.
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "23505"
-	}
-	return isDuplicate(err)
-}
-
 // notSent reports whether err proves that a statement never reached the
 // server: no connection could be made, or the driver refused to use a
 // broken one.
-func notSent(err error) bool {
+func (s *Store) notSent(err error) bool {
 	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
 		return true
 	}
 	if strings.Contains(err.Error(), "sql: database is closed") {
 		return true
 	}
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
+	if s.eng.NotSent != nil && s.eng.NotSent(err) {
 		return true
 	}
 	var oe *net.OpError
@@ -207,25 +194,16 @@ func notSent(err error) bool {
 // effect: the request may have reached the server, and no answer from the
 // server says that it did not. err is the error of an autocommit statement
 // or of COMMIT.
-func maybeApplied(ctx context.Context, err error) bool {
-	if err == nil || notSent(err) {
+func (s *Store) maybeApplied(ctx context.Context, err error) bool {
+	if err == nil || s.notSent(err) {
 		return false
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		// The server answered with an error: nothing was committed, unless
-		// it is the server going away, whose timing is uncertain.
-		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		// Killed or shut down while the statement ran.
-		return me.Number == 1053 || me.Number == 1927 || me.Number == 1317
-	}
-	if sqliteCode(err) != 0 {
-		// SQLite runs in this process: a statement that failed took no
-		// effect (its transaction is rolled back), whatever the error.
-		return false
+	if s.eng.Answer != nil {
+		// An answer of the server (or of SQLite, in this process) says
+		// whether the statement may have taken effect all the same.
+		if maybe, ok := s.eng.Answer(err); ok {
+			return maybe
+		}
 	}
 	return true
 }
@@ -265,8 +243,8 @@ func (s *Store) runWrite(ctx context.Context, op string, repeatable bool, try at
 				return outcomeUnknown(op, err)
 			}
 		}
-		deadlock := isRetryable(err)
-		if !deadlock && !maybe && !isConnLost(err) {
+		deadlock := s.isRetryable(err)
+		if !deadlock && !maybe && !s.isConnLost(err) {
 			// A definite answer: a logical failure or a refused
 			// statement.
 			if unknown && !isLogical(err) {
@@ -282,7 +260,7 @@ func (s *Store) runWrite(ctx context.Context, op string, repeatable bool, try at
 			return err
 		}
 		if deadlock {
-			if sqliteCode(err) != 0 {
+			if s.dialect == SQLite {
 				// Busy: give the other connection a moment.
 				time.Sleep(time.Duration(attempt) * time.Millisecond)
 			}

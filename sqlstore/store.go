@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sesamego/sesame/sqlstore/internal/engine"
 	"github.com/sesamego/sesame/store"
 )
 
@@ -89,6 +90,7 @@ var tombstoneData = func() []byte {
 type Store struct {
 	db        *sql.DB
 	dialect   Dialect
+	eng       *engine.Engine // the driver's part, which the engine package registered
 	table     string
 	ownsDB    bool
 	threshold int
@@ -131,6 +133,10 @@ func New(db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 	if !dialect.valid() {
 		return nil, fmt.Errorf("sqlstore: unknown dialect %v", dialect)
 	}
+	eng := engine.Lookup(dialect.String())
+	if eng == nil {
+		return nil, fmt.Errorf("sqlstore: no engine for the %v dialect: import _ %q", dialect, dialect.enginePath())
+	}
 	table := opts.Table
 	if table == "" {
 		table = DefaultTable
@@ -141,6 +147,7 @@ func New(db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 	s := &Store{
 		db:        db,
 		dialect:   dialect,
+		eng:       eng,
 		table:     table,
 		threshold: opts.CompressThreshold,
 		maxSize:   opts.MaxRecordSize,
@@ -273,7 +280,7 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 	var data []byte
 	var ok bool
 	var err error
-	err = retry(ctx, true, func() (err error) {
+	err = s.retry(ctx, true, func() (err error) {
 		rec, data, ok, err = scanRecord(s.db.QueryRowContext(ctx, s.q.load, key, now))
 		return err
 	})
@@ -436,7 +443,7 @@ func (s *Store) create(ctx context.Context, key string, c store.Change, now time
 	err = s.runWrite(ctx, "apply", false, func() (bool, error) {
 		ok, err = s.insertOrReplaceExpired(ctx, s.db, s.q.upsert, s.q.insert, s.q.deleteExpiredKey, args, now)
 		if err != nil {
-			return maybeApplied(ctx, err), s.dbErr(ctx, "apply", err)
+			return s.maybeApplied(ctx, err), s.dbErr(ctx, "apply", err)
 		}
 		return false, nil
 	})
@@ -459,11 +466,11 @@ func (s *Store) createOnce(ctx context.Context, id string, args []any, now time.
 		var wrote, remembered int
 		err := s.db.QueryRowContext(ctx, s.oq.createPG, args...).Scan(&wrote, &remembered)
 		switch {
-		case isUniqueViolation(err):
+		case s.isDuplicate(err):
 			// A twin of this change committed while this one ran.
 			return false, appliedError{}
 		case err != nil:
-			return maybeApplied(ctx, err), s.dbErr(ctx, "apply", err)
+			return s.maybeApplied(ctx, err), s.dbErr(ctx, "apply", err)
 		case wrote > 0:
 			return false, nil
 		}
@@ -498,7 +505,7 @@ func (s *Store) insertOrReplaceExpired(ctx context.Context, q querier, upsert, i
 	// it reports depends on the DSN's clientFoundRows: insert first, and
 	// only on a duplicate key delete an expired row and insert again.
 	_, err := q.ExecContext(ctx, insert, args...)
-	if !isDuplicate(err) {
+	if !s.isDuplicate(err) {
 		return err == nil, err
 	}
 	res, err := q.ExecContext(ctx, deleteExpired, args[0], nowArg)
@@ -509,7 +516,7 @@ func (s *Store) insertOrReplaceExpired(ctx context.Context, q querier, upsert, i
 		return false, err
 	}
 	_, err = q.ExecContext(ctx, insert, args...)
-	if isDuplicate(err) {
+	if s.isDuplicate(err) {
 		return false, nil
 	}
 	return err == nil, err
@@ -592,7 +599,7 @@ func (s *Store) execRepeatable(ctx context.Context, op, query string, args ...an
 			n, err = res.RowsAffected()
 		}
 		if err != nil {
-			return maybeApplied(ctx, err), s.dbErr(ctx, op, err)
+			return s.maybeApplied(ctx, err), s.dbErr(ctx, op, err)
 		}
 		return false, nil
 	})

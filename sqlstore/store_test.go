@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"modernc.org/sqlite"
+
 	"github.com/sesamego/sesame/store"
 )
 
@@ -109,7 +111,7 @@ func TestSchema(t *testing.T) {
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{}) // migrated once already
 		for i := range 2 {
 			if err := s.Migrate(ctxT(t)); err != nil {
@@ -121,7 +123,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 }
 
 func TestMigrateConcurrently(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		// Several stores on one fresh table migrate at once.
 		fresh, err := New(s.db, s.dialect, Options{Table: tableName()})
@@ -181,7 +183,7 @@ func TestReservedWordTable(t *testing.T) {
 // TestLostUpdateProbe is the probe of issue 4: 100 goroutines each set a
 // distinct key of one record at once, and all 100 must survive.
 func TestLostUpdateProbe(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		c := newClock()
 		k := key("probe")
@@ -221,7 +223,7 @@ func TestLostUpdateProbe(t *testing.T) {
 // TestTouchTwiceAtTheSameTime checks that a touch that rewrites identical
 // values succeeds: MySQL reports 0 changed rows for it.
 func TestTouchTwiceAtTheSameTime(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		c := newClock()
 		k := key("touch")
@@ -245,7 +247,7 @@ func TestTouchTwiceAtTheSameTime(t *testing.T) {
 }
 
 func TestTimesKeepMicroseconds(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		at := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.FixedZone("X", 3600))
 		s.now = func() time.Time { return at }
@@ -265,7 +267,7 @@ func TestTimesKeepMicroseconds(t *testing.T) {
 
 // TestStoreClockDecidesExpiry moves the store's clock, not the change's.
 func TestStoreClockDecidesExpiry(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		c := newClock()
 		s.now = c.now
@@ -295,7 +297,7 @@ func TestStoreClockDecidesExpiry(t *testing.T) {
 }
 
 func TestTooLargeNamesTheSize(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{MaxRecordSize: 100})
 		c := newClock()
 		k := key("large")
@@ -311,7 +313,7 @@ func TestTooLargeNamesTheSize(t *testing.T) {
 }
 
 func TestUserMetadata(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		c := newClock()
 		k := key("meta")
@@ -365,7 +367,7 @@ func TestCleanText(t *testing.T) {
 }
 
 func TestTake(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		c := newClock()
 		k := key("take")
@@ -417,7 +419,7 @@ func TestTake(t *testing.T) {
 }
 
 func TestPruneInBatches(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{PruneBatchSize: 7})
 		c := newClock()
 		s.now = c.now
@@ -457,7 +459,7 @@ func TestPruneInBatches(t *testing.T) {
 }
 
 func TestStartPruner(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		c := newClock()
 		s.now = c.now
@@ -505,7 +507,7 @@ func TestStartPrunerPanicsOnBadInterval(t *testing.T) {
 }
 
 func TestListPages(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		c := newClock()
 		want := map[string]bool{}
@@ -567,7 +569,7 @@ func TestListOnInMemorySQLite(t *testing.T) {
 }
 
 func TestLockExpiresWithTheStoreClock(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		c := newClock()
 		s.now = c.now
@@ -744,11 +746,12 @@ func TestSQLiteBusyIsRetriedNotUnknown(t *testing.T) {
 	}
 	// A statement on the store's database now gets SQLITE_BUSY.
 	_, busyErr := db.ExecContext(ctxT(t), "CREATE TABLE busy_probe (x INTEGER)")
-	if sqliteCode(busyErr) != sqliteBusy {
-		t.Fatalf("got %v (code %d), want SQLITE_BUSY", busyErr, sqliteCode(busyErr))
+	var se *sqlite.Error
+	if !errors.As(busyErr, &se) || se.Code()&0xff != 5 {
+		t.Fatalf("got %v, want SQLITE_BUSY (5)", busyErr)
 	}
-	if maybeApplied(ctxT(t), busyErr) || !isRetryable(busyErr) {
-		t.Errorf("SQLITE_BUSY: maybeApplied %v, isRetryable %v; want false, true", maybeApplied(ctxT(t), busyErr), isRetryable(busyErr))
+	if s.maybeApplied(ctxT(t), busyErr) || !s.isRetryable(busyErr) {
+		t.Errorf("SQLITE_BUSY: maybeApplied %v, isRetryable %v; want false, true", s.maybeApplied(ctxT(t), busyErr), s.isRetryable(busyErr))
 	}
 	// Released a little later: the store's create waits and succeeds.
 	released := make(chan struct{})

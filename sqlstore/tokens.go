@@ -98,7 +98,7 @@ func (s *Store) LookupToken(ctx context.Context, selector string) (store.Token, 
 	}
 	now := s.dialect.timeArg(normTime(s.now()))
 	t := store.Token{Selector: selector}
-	err := retry(ctx, true, func() error {
+	err := s.retry(ctx, true, func() error {
 		return s.db.QueryRowContext(ctx, s.tq.lookup, selector, now).Scan(&t.UserID, &t.Hash, &t.PrevHash,
 			timeCol{&t.Rotated}, timeCol{&t.Created}, timeCol{&t.Expires})
 	})

@@ -10,7 +10,7 @@ import (
 )
 
 func TestTokens(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, e engine) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
 		s := e.open(t, Options{})
 		c := newClock()
 		s.now = c.now

@@ -97,7 +97,7 @@ func (s *Store) sqlTx(ctx context.Context, op, id string, fn txFunc) (result []b
 		return nil, false, err
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, maybeApplied(ctx, err), s.dbErr(ctx, op, err)
+		return nil, s.maybeApplied(ctx, err), s.dbErr(ctx, op, err)
 	}
 	return result, false, nil
 }

@@ -1,0 +1,147 @@
+// Package mysqlengine is sqlstore's MySQL and MariaDB engine: the
+// go-sql-driver/mysql driver (driver name "mysql"), the translation of
+// sqlstore's MySQL targets into its configuration, and what its errors
+// mean. Importing it registers the driver and the engine; package
+// sqlstore/mysql is its public face.
+package mysqlengine
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/sesamego/sesame/sqlstore/internal/engine"
+)
+
+func init() {
+	engine.Register(&engine.Engine{
+		Name:      "mysql",
+		Open:      open,
+		Conflict:  conflict,
+		ConnLost:  connLost,
+		Duplicate: duplicate,
+		Answer:    answer,
+	})
+}
+
+// open opens the database of a mysql://URL or mysql:DSN target.
+func open(addr string) (*sql.DB, error) {
+	cfg, err := Config(addr)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open: %w", err)
+	}
+	return sql.OpenDB(conn), nil
+}
+
+// Config returns the driver configuration of a mysql://URL or mysql:DSN
+// target (see sqlstore.Open): parseTime=true and, unless the target says
+// otherwise, interpolateParams=true. Its errors never repeat the target.
+func Config(target string) (*mysql.Config, error) {
+	_, rest, _ := strings.Cut(target, ":")
+	var cfg *mysql.Config
+	var err error
+	if strings.HasPrefix(rest, "//") {
+		cfg, err = configURL(target)
+	} else {
+		cfg, err = mysql.ParseDSN(rest)
+		if err == nil && !strings.Contains(rest, "interpolateParams=") {
+			cfg.InterpolateParams = true
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: bad MySQL address: %w", err)
+	}
+	cfg.ParseTime = true
+	return cfg, nil
+}
+
+// configURL translates mysql://user:pass@host:port/db?params (or
+// mysql://user@/db?socket=/path) into a driver configuration.
+func configURL(s string) (*mysql.Config, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Error repeats the URL, password included.
+		return nil, errors.New("not a URL")
+	}
+	q := u.Query()
+	socket := q.Get("socket")
+	q.Del("socket")
+	interp := q.Has("interpolateParams")
+	// Let the driver parse and validate its own parameters.
+	cfg, err := mysql.ParseDSN("/?" + q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	if !interp {
+		cfg.InterpolateParams = true
+	}
+	if u.User != nil {
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+	}
+	switch {
+	case socket != "":
+		cfg.Net, cfg.Addr = "unix", socket
+	case u.Host != "":
+		cfg.Net, cfg.Addr = "tcp", u.Host
+		if u.Port() == "" {
+			cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
+		}
+	default:
+		cfg.Net, cfg.Addr = "tcp", "127.0.0.1:3306"
+	}
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	return cfg, nil
+}
+
+// number returns the error number of a server error, and false when err
+// is none.
+func number(err error) (uint16, bool) {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number, true
+	}
+	return 0, false
+}
+
+// conflict: 1213 ER_LOCK_DEADLOCK.
+func conflict(err error) bool {
+	n, ok := number(err)
+	return ok && n == 1213
+}
+
+// connLost: the driver's broken connection; 1053 server shutdown in
+// progress, 1927 connection was killed.
+func connLost(err error) bool {
+	if errors.Is(err, mysql.ErrInvalidConn) {
+		return true
+	}
+	n, ok := number(err)
+	return ok && (n == 1053 || n == 1927)
+}
+
+// duplicate: 1062 ER_DUP_ENTRY.
+func duplicate(err error) bool {
+	n, ok := number(err)
+	return ok && n == 1062
+}
+
+// answer: the server answered with an error, so nothing was committed,
+// unless the statement was killed or the server shut down while it ran
+// (1053, 1927, 1317 query execution was interrupted).
+func answer(err error) (maybe, ok bool) {
+	n, ok := number(err)
+	if !ok {
+		return false, false
+	}
+	return n == 1053 || n == 1927 || n == 1317, true
+}

@@ -34,6 +34,9 @@ import (
 	"github.com/sesamego/sesame/redisstore"
 	"github.com/sesamego/sesame/seal"
 	"github.com/sesamego/sesame/sqlstore"
+	_ "github.com/sesamego/sesame/sqlstore/mysql" // the engines of the SQL contenders
+	_ "github.com/sesamego/sesame/sqlstore/postgres"
+	_ "github.com/sesamego/sesame/sqlstore/sqlite"
 	"github.com/sesamego/sesame/store"
 )
 

@@ -11,11 +11,6 @@ import (
 	"time"
 
 	"github.com/sesamego/sesame/sqlstore/internal/engine"
-
-	// The engines, until they have packages of their own.
-	_ "github.com/sesamego/sesame/sqlstore/internal/mysqlengine"
-	_ "github.com/sesamego/sesame/sqlstore/internal/pgengine"
-	_ "github.com/sesamego/sesame/sqlstore/internal/sqliteengine"
 )
 
 // Open opens the database that target names, with the driver and settings

@@ -15,6 +15,9 @@ import (
 	"github.com/sesamego/sesame/filestore"
 	"github.com/sesamego/sesame/redisstore"
 	"github.com/sesamego/sesame/sqlstore"
+	_ "github.com/sesamego/sesame/sqlstore/mysql" // the engines --store accepts
+	_ "github.com/sesamego/sesame/sqlstore/postgres"
+	_ "github.com/sesamego/sesame/sqlstore/sqlite"
 	"github.com/sesamego/sesame/store"
 )
 

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/sesamego/sesame/sqlstore"
+	_ "github.com/sesamego/sesame/sqlstore/mysql" // the engines -store accepts
+	_ "github.com/sesamego/sesame/sqlstore/postgres"
+	_ "github.com/sesamego/sesame/sqlstore/sqlite"
 )
 
 // openSQL opens and migrates a database through sqlstore.Open.

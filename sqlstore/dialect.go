@@ -12,18 +12,21 @@ import (
 // dialect: [New] refuses it.
 type Dialect int
 
-// The supported engines.
+// The supported engines. A store of a dialect needs its engine package
+// linked (see "Engines" in the package documentation).
 const (
 	// Postgres is PostgreSQL through github.com/jackc/pgx/v5/stdlib (driver
-	// name "pgx").
+	// name "pgx"); its engine is github.com/sesamego/sesame/sqlstore/postgres.
 	Postgres Dialect = iota + 1
 
 	// MySQL is MySQL or MariaDB through github.com/go-sql-driver/mysql
-	// (driver name "mysql").
+	// (driver name "mysql"); its engine is
+	// github.com/sesamego/sesame/sqlstore/mysql.
 	MySQL
 
 	// SQLite is SQLite through modernc.org/sqlite, pure Go without cgo
-	// (driver name "sqlite").
+	// (driver name "sqlite"); its engine is
+	// github.com/sesamego/sesame/sqlstore/sqlite.
 	SQLite
 )
 

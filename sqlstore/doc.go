@@ -6,21 +6,50 @@
 // [store.Renamer], [store.Locker] (lock rows in a table beside the
 // sessions, shared by every process) and [store.Taker].
 //
+// # Engines
+//
+// This package imports no database driver. Each engine is a package of its
+// own that links one driver and registers itself with this package:
+//
+//	github.com/sesamego/sesame/sqlstore/postgres   PostgreSQL through pgx (driver "pgx")
+//	github.com/sesamego/sesame/sqlstore/mysql      MySQL and MariaDB through go-sql-driver/mysql (driver "mysql")
+//	github.com/sesamego/sesame/sqlstore/sqlite     SQLite through modernc.org/sqlite, pure Go (driver "sqlite")
+//
+// A program links only the engines it imports: one that keeps sessions in
+// PostgreSQL links neither the MySQL nor the SQLite driver, and registers
+// no "mysql" or "sqlite" driver with database/sql.
+//
 // # Opening a store
 //
-// [Open] takes one address and picks the driver:
+// Each engine package has an Open for its own targets and a New for a
+// *sql.DB you opened yourself:
 //
-//	s, err := sqlstore.Open(ctx, "postgres://app@db.internal:5432/app?sslmode=verify-full", sqlstore.Options{})
-//	s, err := sqlstore.Open(ctx, "mysql://app:secret@db.internal:3306/app", sqlstore.Options{})
-//	s, err := sqlstore.Open(ctx, "sqlite:/var/lib/app/sessions.db", sqlstore.Options{})
+//	import "github.com/sesamego/sesame/sqlstore/postgres"
+//
+//	s, err := postgres.Open(ctx, "postgres://app@db.internal:5432/app?sslmode=verify-full", sqlstore.Options{})
 //	if err != nil { ... }
 //	defer s.Close()
 //	if err := s.Migrate(ctx); err != nil { ... } // creates the tables once
 //
+// A program that chooses its database at run time imports the engines it
+// accepts, for their side effect, and calls [Open], which takes one
+// address and picks the engine:
+//
+//	import (
+//		_ "github.com/sesamego/sesame/sqlstore/mysql"
+//		_ "github.com/sesamego/sesame/sqlstore/postgres"
+//		_ "github.com/sesamego/sesame/sqlstore/sqlite"
+//	)
+//
+//	s, err := sqlstore.Open(ctx, os.Getenv("SESSION_DB"), sqlstore.Options{})
+//
+// [Open] on a target whose engine is not linked, and [New] on a dialect
+// whose engine is not, fail with an error that names the import to add:
+//
+//	sqlstore: no engine for mysql:// targets: import _ "github.com/sesamego/sesame/sqlstore/mysql"
+//
 // [New] wraps a *sql.DB you opened yourself, with the driver of its
-// [Dialect]: "pgx" (github.com/jackc/pgx/v5/stdlib), "mysql"
-// (github.com/go-sql-driver/mysql) or "sqlite" (modernc.org/sqlite). This
-// package imports all three, so the drivers are registered.
+// [Dialect]. [DialectOf] and [Schema] need no engine.
 //
 // # Schema
 //

@@ -11,11 +11,14 @@ import (
 	"time"
 
 	"github.com/sesamego/sesame/sqlstore"
+	_ "github.com/sesamego/sesame/sqlstore/mysql"    // links the MySQL engine
+	_ "github.com/sesamego/sesame/sqlstore/postgres" // links the PostgreSQL engine and the "pgx" driver
+	"github.com/sesamego/sesame/sqlstore/sqlite"
 	"github.com/sesamego/sesame/store"
 )
 
-// A store on an SQLite file: open it, create the tables, and apply change
-// sets to a record.
+// A store on an SQLite file: open it with the SQLite engine, create the
+// tables, and apply change sets to a record.
 func Example() {
 	dir, err := os.MkdirTemp("", "sqlstore-example")
 	if err != nil {
@@ -24,7 +27,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "sessions.db"), sqlstore.Options{})
+	s, err := sqlite.Open(ctx, "sqlite:"+filepath.Join(dir, "sessions.db"), sqlstore.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -54,14 +57,19 @@ func Example() {
 	// Output: theme="dark" views=1 lang="fr"
 }
 
-// Opening PostgreSQL or MySQL takes a URL. The tables are created once,
-// for example at deployment; Migrate is idempotent.
+// Opening PostgreSQL or MySQL takes a URL. Open picks the engine of the
+// URL among those the program imports: here PostgreSQL and MySQL
+// (import _ "github.com/sesamego/sesame/sqlstore/postgres" and
+// _ "github.com/sesamego/sesame/sqlstore/mysql"). The tables are created
+// once, for example at deployment; Migrate is idempotent.
 func ExampleOpen() {
 	ctx := context.Background()
 	s, err := sqlstore.Open(ctx, "postgres://app@db.internal:5432/app?sslmode=verify-full", sqlstore.Options{
 		Table: "sessions",
 	})
 	// or: sqlstore.Open(ctx, "mysql://app:secret@db.internal:3306/app", sqlstore.Options{})
+	// A target whose engine is not imported fails with an error naming
+	// the import to add.
 	if err != nil {
 		log.Fatal(err) // wraps store.ErrUnavailable when the server does not answer
 	}
@@ -71,7 +79,9 @@ func ExampleOpen() {
 	}
 }
 
-// New wraps a *sql.DB opened elsewhere, with the driver of its dialect.
+// New wraps a *sql.DB opened elsewhere, with the driver of its dialect:
+// the PostgreSQL engine (import _ "github.com/sesamego/sesame/sqlstore/postgres")
+// registers the "pgx" driver.
 func ExampleNew() {
 	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
 	if err != nil {
@@ -107,7 +117,7 @@ func ExampleSchema() {
 
 // A background pruner runs until it is stopped; stop waits for it.
 func ExampleStore_StartPruner() {
-	s, err := sqlstore.Open(context.Background(), "sqlite::memory:", sqlstore.Options{})
+	s, err := sqlite.Open(context.Background(), "sqlite::memory:", sqlstore.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

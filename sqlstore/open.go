@@ -13,10 +13,12 @@ import (
 	"github.com/sesamego/sesame/sqlstore/internal/engine"
 )
 
-// Open opens the database that target names, with the driver and settings
-// it needs, checks that it answers, and returns a store on it that
-// [Store.Close] closes. It does not create tables: call [Store.Migrate].
-// target is one of:
+// Open opens the database that target names, with the engine of its
+// dialect and the settings it needs, checks that it answers, and returns a
+// store on it that [Store.Close] closes. It does not create tables: call
+// [Store.Migrate]. The program must import the engine package of the
+// target's dialect (see "Engines" in the package documentation); without
+// it, Open fails with an error naming the import. target is one of:
 //
 //	postgres://user:pass@host:5432/db?sslmode=disable   PostgreSQL, passed to pgx as is
 //	postgresql://...                                     the same

@@ -115,9 +115,11 @@ type Store struct {
 }
 
 // New returns a Store that keeps sessions in db, a database of the given
-// dialect opened with the matching driver (see [Dialect]). It does no I/O
-// and starts no goroutine: call [Store.Migrate] to create the tables, and
-// [Store.StartPruner] for background pruning.
+// dialect opened with the matching driver (see [Dialect]). The dialect's
+// engine package must be linked; without it, New fails with an error
+// naming the import. New does no I/O and starts no goroutine: call
+// [Store.Migrate] to create the tables, and [Store.StartPruner] for
+// background pruning.
 //
 // The caller keeps ownership of db: [Store.Close] leaves it open. For
 // MySQL, a DSN with interpolateParams=true saves a round trip per

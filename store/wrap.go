@@ -165,18 +165,29 @@ type (
 	tokenStore wrapped
 )
 
-// call runs one call through the wrapper: do makes it on the inner store.
-func (s *wrapped) call(ctx context.Context, c *Call, do func(context.Context) error) error {
-	called := false
-	err := s.w.Around(ctx, c, func(ctx context.Context) error {
-		if called {
-			return fmt.Errorf("store: %s: the wrapper made the call twice", c.Op)
-		}
-		called = true
-		c.Found, c.Count = false, 0
-		return do(ctx)
-	})
-	if !called && err == nil {
+// callState is one call in flight: what the wrapper sees, and whether the
+// call was made. Each method keeps it with its results in one variable that
+// next's closure shares, so a call through the wrapper costs two
+// allocations (that variable and the closure).
+type callState struct {
+	Call
+	made bool
+}
+
+// enter starts the call on the inner store, once.
+func (c *callState) enter() error {
+	if c.made {
+		return fmt.Errorf("store: %s: the wrapper made the call twice", c.Op)
+	}
+	c.made = true
+	c.Found, c.Count = false, 0
+	return nil
+}
+
+// around runs one call through the wrapper; next starts with c.enter.
+func (s *wrapped) around(ctx context.Context, c *callState, next func(context.Context) error) error {
+	err := s.w.Around(ctx, &c.Call, next)
+	if !c.made && err == nil {
 		err = fmt.Errorf("store: %s: the wrapper returned without making the call: %w", c.Op, ErrUnavailable)
 	}
 	return err
@@ -197,155 +208,257 @@ func (s *wrapped) ClientSide() bool {
 	return ok && cs.ClientSide()
 }
 
-func (s *wrapped) Load(ctx context.Context, key string) (rec Record, ok bool, err error) {
-	c := Call{Op: OpLoad, Key: key}
-	err = s.call(ctx, &c, func(ctx context.Context) error {
-		rec, ok, err = s.inner.Load(ctx, key)
-		c.Found = ok && err == nil
+func (s *wrapped) Load(ctx context.Context, key string) (Record, bool, error) {
+	var st struct {
+		callState
+		rec Record
+		ok  bool
+	}
+	st.Op, st.Key = OpLoad, key
+	err := s.around(ctx, &st.callState, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
+		var err error
+		st.rec, st.ok, err = s.inner.Load(ctx, key)
+		st.Found = st.ok && err == nil
 		return err
 	})
-	return rec, ok, err
+	return st.rec, st.ok, err
 }
 
 func (s *wrapped) Apply(ctx context.Context, key string, ch Change) error {
-	c := Call{Op: OpApply, Key: key}
-	return s.call(ctx, &c, func(ctx context.Context) error {
-		return s.inner.Apply(ctx, key, ch)
+	// ch is kept in st: a closure would move a variable this large to the
+	// heap on its own, an allocation more.
+	st := struct {
+		callState
+		ch Change
+	}{callState{Call: Call{Op: OpApply, Key: key}}, ch}
+	return s.around(ctx, &st.callState, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
+		return s.inner.Apply(ctx, key, st.ch)
 	})
 }
 
 func (s *wrapped) Delete(ctx context.Context, key string) error {
-	c := Call{Op: OpDelete, Key: key}
-	return s.call(ctx, &c, func(ctx context.Context) error {
+	st := callState{Call: Call{Op: OpDelete, Key: key}}
+	return s.around(ctx, &st, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
 		return s.inner.Delete(ctx, key)
 	})
 }
 
-func (s *pruner) Prune(ctx context.Context) (n int, err error) {
-	c := Call{Op: OpPrune}
-	err = (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
-		n, err = s.inner.(Pruner).Prune(ctx)
-		c.Count = n
+func (s *pruner) Prune(ctx context.Context) (int, error) {
+	st := callState{Call: Call{Op: OpPrune}}
+	err := (*wrapped)(s).around(ctx, &st, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
+		n, err := s.inner.(Pruner).Prune(ctx)
+		st.Count = n
 		return err
 	})
-	return n, err
+	return st.Count, err
 }
 
 func (s *lister) List(ctx context.Context, fn func(Entry) error) error {
-	c := Call{Op: OpList}
-	return (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
+	st := callState{Call: Call{Op: OpList}}
+	return (*wrapped)(s).around(ctx, &st, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
 		n := 0
 		err := s.inner.(Lister).List(ctx, func(e Entry) error {
 			n++
 			return fn(e)
 		})
 		if err == nil {
-			c.Count = n
+			st.Count = n
 		}
 		return err
 	})
 }
 
-func (s *userIndex) UserSessions(ctx context.Context, userID string) (es []Entry, err error) {
-	c := Call{Op: OpUserSessions}
-	err = (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
-		es, err = s.inner.(UserIndex).UserSessions(ctx, userID)
+func (s *userIndex) UserSessions(ctx context.Context, userID string) ([]Entry, error) {
+	var st struct {
+		callState
+		es []Entry
+	}
+	st.Op = OpUserSessions
+	err := (*wrapped)(s).around(ctx, &st.callState, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
+		var err error
+		st.es, err = s.inner.(UserIndex).UserSessions(ctx, userID)
 		if err == nil {
-			c.Count = len(es)
+			st.Count = len(st.es)
 		}
 		return err
 	})
-	return es, err
+	return st.es, err
 }
 
-func (s *userIndex) DeleteUserSessions(ctx context.Context, userID, except string) (n int, err error) {
-	c := Call{Op: OpDeleteUserSessions}
-	err = (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
-		n, err = s.inner.(UserIndex).DeleteUserSessions(ctx, userID, except)
+func (s *userIndex) DeleteUserSessions(ctx context.Context, userID, except string) (int, error) {
+	var st struct {
+		callState
+		n int
+	}
+	st.Op = OpDeleteUserSessions
+	err := (*wrapped)(s).around(ctx, &st.callState, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
+		var err error
+		st.n, err = s.inner.(UserIndex).DeleteUserSessions(ctx, userID, except)
 		if err == nil {
-			c.Count = n
+			st.Count = st.n
 		}
 		return err
 	})
-	return n, err
+	return st.n, err
 }
 
 func (s *renamer) Rename(ctx context.Context, oldKey, newKey string, ch Change) error {
-	c := Call{Op: OpRename, Key: oldKey, NewKey: newKey}
-	return (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
-		return s.inner.(Renamer).Rename(ctx, oldKey, newKey, ch)
+	st := struct {
+		callState
+		ch Change
+	}{callState{Call: Call{Op: OpRename, Key: oldKey, NewKey: newKey}}, ch}
+	return (*wrapped)(s).around(ctx, &st.callState, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
+		return s.inner.(Renamer).Rename(ctx, oldKey, newKey, st.ch)
 	})
 }
 
-func (s *locker) TryLock(ctx context.Context, key, token string, ttl time.Duration) (ok bool, err error) {
-	c := Call{Op: OpLock, Key: key}
-	err = (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
-		ok, err = s.inner.(Locker).TryLock(ctx, key, token, ttl)
-		c.Found = ok && err == nil
+func (s *locker) TryLock(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	var st struct {
+		callState
+		ok bool
+	}
+	st.Op, st.Key = OpLock, key
+	err := (*wrapped)(s).around(ctx, &st.callState, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
+		var err error
+		st.ok, err = s.inner.(Locker).TryLock(ctx, key, token, ttl)
+		st.Found = st.ok && err == nil
 		return err
 	})
-	return ok, err
+	return st.ok, err
 }
 
 func (s *locker) Unlock(ctx context.Context, key, token string) error {
-	c := Call{Op: OpUnlock, Key: key}
-	return (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
+	st := callState{Call: Call{Op: OpUnlock, Key: key}}
+	return (*wrapped)(s).around(ctx, &st, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
 		return s.inner.(Locker).Unlock(ctx, key, token)
 	})
 }
 
-func (s *taker) Take(ctx context.Context, key, field, id string) (v []byte, ok bool, err error) {
-	c := Call{Op: OpTake, Key: key}
-	err = (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
-		v, ok, err = s.inner.(Taker).Take(ctx, key, field, id)
-		c.Found = ok && err == nil
+func (s *taker) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
+	var st struct {
+		callState
+		v  []byte
+		ok bool
+	}
+	st.Op, st.Key = OpTake, key
+	err := (*wrapped)(s).around(ctx, &st.callState, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
+		var err error
+		st.v, st.ok, err = s.inner.(Taker).Take(ctx, key, field, id)
+		st.Found = st.ok && err == nil
 		return err
 	})
-	return v, ok, err
+	return st.v, st.ok, err
 }
 
 func (s *tokenStore) CreateToken(ctx context.Context, t Token) error {
-	c := Call{Op: OpCreateToken}
-	return (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
-		return s.inner.(TokenStore).CreateToken(ctx, t)
+	st := struct {
+		callState
+		t Token
+	}{callState{Call: Call{Op: OpCreateToken}}, t}
+	return (*wrapped)(s).around(ctx, &st.callState, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
+		return s.inner.(TokenStore).CreateToken(ctx, st.t)
 	})
 }
 
-func (s *tokenStore) LookupToken(ctx context.Context, selector string) (t Token, ok bool, err error) {
-	c := Call{Op: OpLookupToken}
-	err = (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
-		t, ok, err = s.inner.(TokenStore).LookupToken(ctx, selector)
-		c.Found = ok && err == nil
+func (s *tokenStore) LookupToken(ctx context.Context, selector string) (Token, bool, error) {
+	var st struct {
+		callState
+		t  Token
+		ok bool
+	}
+	st.Op = OpLookupToken
+	err := (*wrapped)(s).around(ctx, &st.callState, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
+		var err error
+		st.t, st.ok, err = s.inner.(TokenStore).LookupToken(ctx, selector)
+		st.Found = st.ok && err == nil
 		return err
 	})
-	return t, ok, err
+	return st.t, st.ok, err
 }
 
-func (s *tokenStore) RotateToken(ctx context.Context, selector string, oldHash, newHash []byte, at time.Time) (ok bool, err error) {
-	c := Call{Op: OpRotateToken}
-	err = (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
-		ok, err = s.inner.(TokenStore).RotateToken(ctx, selector, oldHash, newHash, at)
-		c.Found = ok && err == nil
+func (s *tokenStore) RotateToken(ctx context.Context, selector string, oldHash, newHash []byte, at time.Time) (bool, error) {
+	var st struct {
+		callState
+		ok bool
+	}
+	st.Op = OpRotateToken
+	err := (*wrapped)(s).around(ctx, &st.callState, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
+		var err error
+		st.ok, err = s.inner.(TokenStore).RotateToken(ctx, selector, oldHash, newHash, at)
+		st.Found = st.ok && err == nil
 		return err
 	})
-	return ok, err
+	return st.ok, err
 }
 
 func (s *tokenStore) DeleteToken(ctx context.Context, selector string) error {
-	c := Call{Op: OpDeleteToken}
-	return (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
+	st := callState{Call: Call{Op: OpDeleteToken}}
+	return (*wrapped)(s).around(ctx, &st, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
 		return s.inner.(TokenStore).DeleteToken(ctx, selector)
 	})
 }
 
-func (s *tokenStore) DeleteUserTokens(ctx context.Context, userID string) (n int, err error) {
-	c := Call{Op: OpDeleteUserTokens}
-	err = (*wrapped)(s).call(ctx, &c, func(ctx context.Context) error {
-		n, err = s.inner.(TokenStore).DeleteUserTokens(ctx, userID)
+func (s *tokenStore) DeleteUserTokens(ctx context.Context, userID string) (int, error) {
+	var st struct {
+		callState
+		n int
+	}
+	st.Op = OpDeleteUserTokens
+	err := (*wrapped)(s).around(ctx, &st.callState, func(ctx context.Context) error {
+		if err := st.enter(); err != nil {
+			return err
+		}
+		var err error
+		st.n, err = s.inner.(TokenStore).DeleteUserTokens(ctx, userID)
 		if err == nil {
-			c.Count = n
+			st.Count = st.n
 		}
 		return err
 	})
-	return n, err
+	return st.n, err
 }

@@ -414,3 +414,38 @@ func TestConformanceThroughAWrapper(t *testing.T) {
 		})
 	})
 }
+
+// The cost of a wrapper that does nothing, over memstore's own (compare
+// with memstore's BenchmarkStore/load).
+func BenchmarkWrap(b *testing.B) {
+	ctx := context.Background()
+	key := store.Key("a session")
+	for _, bc := range []struct {
+		name string
+		st   store.Store
+	}{
+		{"memstore", memstore.New()},
+		{"wrapped memstore", store.Wrap(memstore.New(), passThrough)},
+	} {
+		if err := bc.st.Apply(ctx, key, store.Change{Create: true, Set: map[string][]byte{"k": []byte(`"v"`)}, Expires: time.Now().Add(time.Hour)}); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bc.name+"/load", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := bc.st.Load(ctx, key); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(bc.name+"/apply", func(b *testing.B) {
+			b.ReportAllocs()
+			c := store.Change{Expires: time.Now().Add(time.Hour)}
+			for b.Loop() {
+				if err := bc.st.Apply(ctx, key, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -101,7 +101,8 @@ type Wrapper interface {
 	// wrapped store with the context it passes (which may carry more than
 	// ctx: a span, a deadline), and returns next's error or an error of
 	// its own. It must not return before next has returned. When next has
-	// returned, c.Found and c.Count hold the call's answer.
+	// returned, c.Found and c.Count hold the call's answer. Changing c
+	// changes nothing of the call.
 	//
 	// Around may also return an error without calling next: the call then
 	// fails with that error and the store is not called. If Around returns

@@ -21,6 +21,12 @@
 // interface found by type assertion: [Pruner], [Lister], [UserIndex], [Renamer],
 // [Locker] and [Taker].
 //
+// # Wrapping a store
+//
+// [Wrap] puts a [Wrapper] (a tracer, a meter, a logger, a fault injector)
+// around every call to a store and keeps exactly the store's optional
+// interfaces, which a struct that embeds a Store would hide.
+//
 // This package imports nothing of sesame, so every store driver and the
 // conformance suite (package storetest) depend on it alone.
 package store

@@ -355,8 +355,8 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, r
 }
 
 // Logout revokes the request's token, clears its cookie, and gives the
-// session a new ID without a user (and without [SessionKey]). The session's other data is kept; call
-// Session.Forget or Session.Destroy for that.
+// session a new ID without a user (and without [SessionKey]). The session's
+// other data is kept; call Session.Forget or Session.Destroy for that.
 func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
 	err := m.Revoke(w, r)
 	s := m.session(r)

@@ -66,10 +66,10 @@ var ops = [...]string{"load", "apply", "delete", "rename", "take", "lock", "unlo
 
 // minute holds the counts of one minute.
 type minute struct {
-	at                                     int64 // unix minute; a bucket of another minute is stale
+	at                                       int64 // unix minute; a bucket of another minute is stale
 	created, regenerated, destroyed, expired int
-	anomalies, warnings                    int
-	ops                                    [opsKnown]opStat
+	anomalies, warnings                      int
+	ops                                      [opsKnown]opStat
 }
 
 // opStat sums the calls of one store operation.

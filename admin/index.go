@@ -93,9 +93,10 @@ type indexState struct {
 
 // get returns the current snapshot and starts a build when there is none,
 // or when it is older than maxAge and the last build did not fail in the
-// meantime (a failing store is not listed again on every page view). It
-// waits up to wait for a build it starts, so that small stores show their
-// sessions on the first page.
+// meantime (a failing store is not listed again on every page view). When
+// there is no snapshot yet it waits up to wait for the build, so that small
+// stores show their sessions on the first page; a page that has a snapshot
+// to show never waits.
 func (ix *index) get(wait time.Duration) indexState {
 	ix.mu.Lock()
 	now := ix.now()
@@ -106,6 +107,9 @@ func (ix *index) get(wait time.Duration) indexState {
 		go ix.build(ix.building)
 	}
 	done := ix.building
+	if ix.cur != nil {
+		done = nil
+	}
 	ix.mu.Unlock()
 	if done != nil && wait > 0 {
 		t := time.NewTimer(wait)
@@ -258,11 +262,8 @@ func parseCursor(s string) (cursor, error) {
 	if !ok || len(ts) == 0 || len(ts) > 20 || !store.ValidKey(key) {
 		return c, errCursor
 	}
-	if ts[0] == '+' {
-		return c, errCursor
-	}
 	n, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
+	if err != nil || strconv.FormatInt(n, 10) != ts { // one spelling per cursor: no "007", no "-0"
 		return c, errCursor
 	}
 	c.lastSeen = n

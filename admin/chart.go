@@ -22,27 +22,36 @@ type series struct {
 	Start  time.Time // the first minute
 	Unit   string    // appended to values in labels ("ms"), or ""
 	Class  string    // CSS class of the bars: "created", "latency", ...
+	Wide   bool      // drawn twice as wide (a chart across the page), with text of the same size
 }
 
-// Chart geometry, in SVG user units (the SVG scales to its box).
+// Chart geometry, in SVG user units (the SVG scales to its box). A wide
+// chart is 2*chartW units wide.
 const (
 	chartW, chartH = 600, 130
-	plotL, plotR   = 44, 596 // plot area, x
-	plotT, plotB   = 8, 106  // plot area, y
+	plotL          = 44     // plot area: left edge; the right one is 4 units from the chart's
+	plotT, plotB   = 8, 106 // plot area, y
 )
 
 // SVG returns the chart as inline SVG. Every text in it is escaped.
 func (s series) SVG() template.HTML {
 	top := niceCeil(maxOf(s.Values))
+	width := chartW
+	if s.Wide {
+		width = 2 * chartW
+	}
+	plotR := width - 4
 	var b strings.Builder
 	b.Grow(4096 + 160*len(s.Values))
 	label := html.EscapeString(s.Label)
-	b.WriteString(`<svg class="chart" viewBox="0 0 ` + itoa(chartW) + ` ` + itoa(chartH) + `" role="img" aria-label="` + label + `">`)
+	b.WriteString(`<svg class="chart" viewBox="0 0 ` + itoa(width) + ` ` + itoa(chartH) + `" role="img" aria-label="` + label + `">`)
 	b.WriteString(`<title>` + label + `</title>`)
 	// Grid: the top and the baseline, labelled.
 	b.WriteString(`<line class="axis" x1="` + itoa(plotL) + `" y1="` + itoa(plotB) + `" x2="` + itoa(plotR) + `" y2="` + itoa(plotB) + `"/>`)
 	b.WriteString(`<line class="grid" x1="` + itoa(plotL) + `" y1="` + itoa(plotT) + `" x2="` + itoa(plotR) + `" y2="` + itoa(plotT) + `"/>`)
-	b.WriteString(`<text class="tick" x="` + itoa(plotL-4) + `" y="` + itoa(plotT+4) + `" text-anchor="end">` + html.EscapeString(formatValue(top, s.Unit)) + `</text>`)
+	if top > 0 {
+		b.WriteString(`<text class="tick" x="` + itoa(plotL-4) + `" y="` + itoa(plotT+4) + `" text-anchor="end">` + html.EscapeString(formatValue(top, s.Unit)) + `</text>`)
+	}
 	b.WriteString(`<text class="tick" x="` + itoa(plotL-4) + `" y="` + itoa(plotB+4) + `" text-anchor="end">0</text>`)
 	n := len(s.Values)
 	if n > 0 {
@@ -69,7 +78,7 @@ func (s series) SVG() template.HTML {
 				x = plotL
 			case n - 1:
 				anchor = "end"
-				x = plotR
+				x = float64(plotR)
 			}
 			b.WriteString(`<text class="tick" x="` + ftoa(x) + `" y="` + itoa(plotB+16) + `" text-anchor="` + anchor + `">` +
 				s.Start.Add(time.Duration(i)*time.Minute).Format("15:04") + `</text>`)

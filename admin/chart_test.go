@@ -43,8 +43,12 @@ func TestChartSVG(t *testing.T) {
 		t.Errorf("Total, Peak = %v, %v; want 6, 4", s.Total(), s.Peak())
 	}
 	empty := string(series{Label: "none", Values: make([]float64, 60), Start: start}.SVG())
-	if strings.Contains(empty, "<rect") {
-		t.Error("an empty series draws bars")
+	if strings.Contains(empty, "<rect") || strings.Count(empty, ">0</text>") != 1 {
+		t.Error("an empty series draws bars, or labels its top 0 as well as its bottom")
+	}
+	wide := string(series{Label: "wide", Values: values, Start: start, Wide: true}.SVG())
+	if !strings.Contains(wide, `viewBox="0 0 1200 130"`) || !strings.Contains(wide, `x="1196.0" y="122" text-anchor="end">12:00<`) {
+		t.Errorf("a wide chart is not drawn on 1200 units:\n%s", wide)
 	}
 }
 

@@ -49,6 +49,7 @@ var funcs = template.FuncMap{
 	"ms":    formatMS,
 	"short": func(h string) string { return h[:min(len(h), shortLen)] },
 	"query": url.QueryEscape,
+	"num":   func(v float64) string { return formatValue(v, "") },
 }
 
 // parsePages parses each page with the layout.
@@ -252,7 +253,7 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 			counts("Sessions destroyed per minute", "destroyed", func(m *minute) int { return m.destroyed }),
 			counts("Sessions expired per minute", "expired", func(m *minute) int { return m.expired }),
 		}
-		d.Latency = series{Label: "Store latency per minute (mean of every call)", Class: "latency", Unit: "ms", Start: first, Values: make([]float64, len(hist.Minutes))}
+		d.Latency = series{Label: "Store latency per minute (mean of every call)", Class: "latency", Unit: "ms", Start: first, Wide: true, Values: make([]float64, len(hist.Minutes))}
 		var hour [opsKnown]opStat
 		for i := range hist.Minutes {
 			var all opStat

@@ -84,7 +84,8 @@
 // asks the store. Give the dashboard a Recorder when the store is a file
 // store, or user searches read every file.
 //
-// Pages render in well under a millisecond from the index; see the package's
-// benchmarks (BenchmarkOverview, BenchmarkUsers, BenchmarkSession), which run
-// on memstore and filestore with 100,000 sessions.
+// A page reads the index and the few sessions it shows, never the whole
+// store; the package's benchmarks (BenchmarkOverview, BenchmarkUsers,
+// BenchmarkSession, BenchmarkSessions) render each page over 100,000
+// sessions in memstore and in filestore.
 package admin

@@ -14,20 +14,6 @@ import (
 
 // The browser tests of the admin dashboard (package admin, at /admin/).
 
-// logInAs fills and sends the login form as the given user.
-func logInAs(t *testing.T, ctx context.Context, base, email, password string, remember bool) {
-	t.Helper()
-	do(t, ctx, "opening the login page",
-		chromedp.Navigate(base+"/login"),
-		chromedp.SendKeys(chromedp.ID("email"), email),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-	)
-	if remember {
-		do(t, ctx, "ticking remember me", chromedp.Click(chromedp.ID("remember")))
-	}
-	clickAndLoad(t, ctx, "login-submit", flash+` === "Welcome back!"`)
-}
-
 // secondBrowser returns a tab in a browser context of its own (its own
 // cookies), as a second browser on another computer.
 func secondBrowser(t *testing.T, ctx context.Context) context.Context {

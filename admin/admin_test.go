@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sesamego/sesame"
 	"github.com/sesamego/sesame/cookiestore"
@@ -298,6 +299,13 @@ func TestRevokeEndsTheSessionAndItsToken(t *testing.T) {
 			}
 			if got := phone.whoami(); got != "bob" {
 				t.Errorf("bob's phone is %q, want still bob", got)
+			}
+			destroyed := 0
+			for _, m := range f.rec.history(time.Now()).Minutes {
+				destroyed += m.destroyed
+			}
+			if destroyed != 1 {
+				t.Errorf("the recorder counts %d sessions destroyed, want the revoked one (the manager sends no event for it)", destroyed)
 			}
 			page = admin.get("/admin/users?q=bob&done=revoked&s=" + laptop[:12] + "&t=1")
 			if !strings.Contains(page, "Session "+laptop[:12]+"… revoked, with its remember-me token.") {

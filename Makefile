@@ -22,10 +22,11 @@ test:
 		echo "make test: store tests skip when their server is unreachable (set SESAME_REQUIRE_SERVICES=1 to make that a failure)"
 	go test -race $(PKGS)
 
-# screenshot regenerates docs/screenshot.png: the demo shop's home page,
-# logged in, rendered by headless chromium (apt-get install -y chromium).
+# screenshot regenerates docs/screenshot.png (the demo shop's home page,
+# logged in) and docs/admin.png (the admin dashboard's overview), rendered
+# by headless chromium (apt-get install -y chromium).
 screenshot:
-	SESAME_SCREENSHOT=1 go test ./examples/shop -run '^TestScreenshot$$' -count=1 -v
+	SESAME_SCREENSHOT=1 go test ./examples/shop -run '^TestScreenshot(Admin)?$$' -count=1 -v
 
 .PHONY: first-run
 # first-run measures what the README promises: the time from "go run

@@ -40,6 +40,16 @@ const (
 
 var b64 = base64.RawURLEncoding.Strict()
 
+// SessionKey is the session key under which [Manager.Login] (with remember
+// me), [Manager.Handler] and [Manager.RevokeOthers] record the selector of
+// the remember-me token that goes with the session: the token's public
+// half, which finds it but cannot log anyone in. It starts with "__", so
+// sesame leaves it out of Session.All and Session.Keys, and Session.Clear
+// keeps it. A dashboard reads it from the stored session to flag remembered
+// sessions and to revoke a session's token together with the session
+// ([Manager.RevokeSelector]); package admin does.
+const SessionKey = "__remember"
+
 // Config configures a [Manager].
 type Config struct {
 	// Tokens stores the tokens. Required.
@@ -164,17 +174,23 @@ func (m *Manager) setCookie(w http.ResponseWriter, selector string, verifier []b
 
 // Issue creates a token for userID and sets its cookie on w.
 func (m *Manager) Issue(ctx context.Context, w http.ResponseWriter, userID string) error {
+	_, err := m.issue(ctx, w, userID)
+	return err
+}
+
+// issue is Issue, returning the new token's selector.
+func (m *Manager) issue(ctx context.Context, w http.ResponseWriter, userID string) (string, error) {
 	if userID == "" {
-		return errors.New("remember: Issue needs a user ID")
+		return "", errors.New("remember: Issue needs a user ID")
 	}
 	now := m.now()
 	sel := b64.EncodeToString(random(selectorBytes))
 	ver := random(verifierBytes)
 	t := store.Token{Selector: sel, UserID: userID, Hash: hashVerifier(ver), Created: now, Expires: now.Add(m.maxAge)}
 	if err := m.tokens.CreateToken(ctx, t); err != nil {
-		return fmt.Errorf("remember: store token: %w", err)
+		return "", fmt.Errorf("remember: store token: %w", err)
 	}
-	return m.setCookie(w, sel, ver)
+	return sel, m.setCookie(w, sel, ver)
 }
 
 // Authenticate checks the request's remember-me cookie and returns the user
@@ -185,24 +201,30 @@ func (m *Manager) Issue(ctx context.Context, w http.ResponseWriter, userID strin
 // is theft: all of the user's tokens are revoked and the error wraps
 // ErrTheft. Store failures are returned as errors (and the cookie is kept).
 func (m *Manager) Authenticate(w http.ResponseWriter, r *http.Request) (userID string, ok bool, err error) {
+	userID, _, ok, err = m.authenticate(w, r)
+	return userID, ok, err
+}
+
+// authenticate is Authenticate, returning the token's selector too.
+func (m *Manager) authenticate(w http.ResponseWriter, r *http.Request) (userID, selector string, ok bool, err error) {
 	raw, present := cookies.Get(r, m.name)
 	if !present {
-		return "", false, nil
+		return "", "", false, nil
 	}
 	sel, ver, valid := parse(raw)
 	if !valid {
 		_ = m.clear(w)
-		return "", false, nil
+		return "", "", false, nil
 	}
 	ctx := r.Context()
 	t, found, err := m.tokens.LookupToken(ctx, sel)
 	if err != nil {
-		return "", false, fmt.Errorf("remember: lookup: %w", err)
+		return "", "", false, fmt.Errorf("remember: lookup: %w", err)
 	}
 	now := m.now()
 	if !found || !t.Expires.After(now) {
 		_ = m.clear(w)
-		return "", false, nil
+		return "", "", false, nil
 	}
 	h := hashVerifier(ver)
 	switch {
@@ -210,18 +232,18 @@ func (m *Manager) Authenticate(w http.ResponseWriter, r *http.Request) (userID s
 		next := random(verifierBytes)
 		swapped, err := m.tokens.RotateToken(ctx, sel, t.Hash, hashVerifier(next), now)
 		if err != nil {
-			return "", false, fmt.Errorf("remember: rotate: %w", err)
+			return "", "", false, fmt.Errorf("remember: rotate: %w", err)
 		}
 		if swapped {
 			if err := m.setCookie(w, sel, next); err != nil {
-				return "", false, err
+				return "", "", false, err
 			}
 		}
 		// Not swapped: a concurrent request rotated it a moment ago and
 		// sends the browser the new cookie; this one is the same browser.
-		return t.UserID, true, nil
+		return t.UserID, sel, true, nil
 	case t.PrevHash != nil && subtle.ConstantTimeCompare(h, t.PrevHash) == 1 && now.Sub(t.Rotated) <= m.grace:
-		return t.UserID, true, nil
+		return t.UserID, sel, true, nil
 	default:
 		n, derr := m.tokens.DeleteUserTokens(context.WithoutCancel(ctx), t.UserID)
 		m.log.WarnContext(ctx, "remember: token reuse detected; revoked all of the user's tokens",
@@ -231,9 +253,9 @@ func (m *Manager) Authenticate(w http.ResponseWriter, r *http.Request) (userID s
 			m.onTheft(ctx, t.UserID)
 		}
 		if derr != nil {
-			return "", false, fmt.Errorf("%w (revoking failed: %w)", ErrTheft, derr)
+			return "", "", false, fmt.Errorf("%w (revoking failed: %w)", ErrTheft, derr)
 		}
-		return "", false, ErrTheft
+		return "", "", false, ErrTheft
 	}
 }
 
@@ -255,6 +277,20 @@ func (m *Manager) Revoke(w http.ResponseWriter, r *http.Request) error {
 		err = cerr
 	}
 	return err
+}
+
+// RevokeSelector deletes the token with that selector, as recorded under
+// [SessionKey] in the session it logged in ("revoke this session", from an
+// admin dashboard). A missing token is not an error; a selector that is not
+// of the form this package makes is, before any store I/O.
+func (m *Manager) RevokeSelector(ctx context.Context, selector string) error {
+	if s, err := b64.DecodeString(selector); err != nil || len(s) != selectorBytes {
+		return errors.New("remember: malformed selector")
+	}
+	if err := m.tokens.DeleteToken(ctx, selector); err != nil {
+		return fmt.Errorf("remember: revoke: %w", err)
+	}
+	return nil
 }
 
 // RevokeUser deletes every token of userID ("log out everywhere", a password
@@ -284,7 +320,13 @@ func (m *Manager) RevokeOthers(w http.ResponseWriter, r *http.Request, userID st
 		return n, fmt.Errorf("remember: revoke: %w", err)
 	}
 	if keep {
-		return n, m.Issue(r.Context(), w, userID)
+		sel, err := m.issue(r.Context(), w, userID)
+		if err == nil && m.sessions != nil {
+			if s := m.sessions.Session(r); s != nil {
+				s.Put(SessionKey, sel)
+			}
+		}
+		return n, err
 	}
 	return n, nil
 }
@@ -292,22 +334,29 @@ func (m *Manager) RevokeOthers(w http.ResponseWriter, r *http.Request, userID st
 // Login logs userID into the request's session in the right order, after
 // your code has verified the credentials: the session ID is regenerated
 // (defeating fixation), the session is tied to the user (sesame's
-// Session.SetUser), and, when rememberMe is true, a token is issued.
+// Session.SetUser), and, when rememberMe is true, a token is issued and its
+// selector recorded in the session under [SessionKey].
 func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, rememberMe bool) error {
 	s := m.session(r)
 	if err := s.Regenerate(); err != nil {
 		return err
 	}
 	s.SetUser(userID)
-	if rememberMe {
-		return m.Issue(r.Context(), w, userID)
+	if !rememberMe {
+		s.Forget(SessionKey)
+		return nil
 	}
+	sel, err := m.issue(r.Context(), w, userID)
+	if err != nil {
+		return err
+	}
+	s.Put(SessionKey, sel)
 	return nil
 }
 
 // Logout revokes the request's token, clears its cookie, and gives the
-// session a new ID without a user. The session's other data is kept; call
-// Session.Forget or Session.Destroy for that.
+// session a new ID without a user (and without [SessionKey]). The session's
+// other data is kept; call Session.Forget or Session.Destroy for that.
 func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
 	err := m.Revoke(w, r)
 	s := m.session(r)
@@ -315,6 +364,7 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
 		err = rerr
 	}
 	s.SetUser("")
+	s.Forget(SessionKey)
 	return err
 }
 
@@ -331,7 +381,8 @@ func (m *Manager) session(r *http.Request) *sesame.Session {
 
 // Handler returns middleware that logs a user back in from the remember-me
 // cookie when the request's session has no user. The session is regenerated
-// and tied to the user, so handlers see a logged-in session. It must run
+// and tied to the user, so handlers see a logged-in session, and the token's
+// selector is recorded under [SessionKey]. It must run
 // inside the sessions' Handler. A request without the cookie costs nothing;
 // with it, the session is loaded to see whether it already has a user.
 // On theft or a store failure the request goes on anonymous.
@@ -340,12 +391,13 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		if _, present := cookies.Get(r, m.name); present {
 			s := m.session(r)
 			if s.Err() == nil && s.UserID() == "" {
-				user, ok, err := m.Authenticate(w, r)
+				user, sel, ok, err := m.authenticate(w, r)
 				if err != nil && !errors.Is(err, ErrTheft) {
 					m.log.ErrorContext(r.Context(), "remember: authenticate", "error", err)
 				}
 				if ok && s.Regenerate() == nil {
 					s.SetUser(user)
+					s.Put(SessionKey, sel)
 				}
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sesamego/sesame"
+	"github.com/sesamego/sesame/memstore"
 	"github.com/sesamego/sesame/store"
 	"github.com/sesamego/sesame/storetest"
 )
@@ -308,4 +309,109 @@ func TestRevokeOthersKeepsThisBrowser(t *testing.T) {
 	if _, ok, _, _, _ := f.auth(bob); !ok {
 		t.Error("another user's token was revoked")
 	}
+}
+
+// TestSessionRecordsItsToken: the stored session names the selector of the
+// token that goes with it (SessionKey), after a login with remember me and
+// after Handler logged the user back in; a login without remember me and a
+// logout leave none; RevokeSelector then revokes that browser's token alone.
+func TestSessionRecordsItsToken(t *testing.T) {
+	st := memstore.New()
+	sessions, err := sesame.New(sesame.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := NewMemoryStore()
+	m, err := New(Config{Tokens: tokens, Sessions: sessions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hash string
+	h := sessions.Handler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var err error
+		switch r.URL.Path {
+		case "/login":
+			err = m.Login(w, r, "alice", true)
+		case "/login-once":
+			err = m.Login(w, r, "alice", false)
+		case "/logout":
+			err = m.Logout(w, r)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		sesame.From(r).Put("seen", true) // so that every session is stored
+		hash = sesame.From(r).Hash()
+	})))
+	send := func(path string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "https://example.com"+path, nil)
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	recorded := func() (string, bool) {
+		rec, ok, err := st.Load(context.Background(), hash)
+		if err != nil || !ok {
+			t.Fatalf("loading the session: %v, %v", ok, err)
+		}
+		v, ok := rec.Values[SessionKey]
+		return strings.Trim(string(v), `"`), ok
+	}
+	selectorOf := func(cookie string) string { sel, _, _ := strings.Cut(cookie, ":"); return sel }
+
+	rec := send("/login")
+	token := cookieValue(t, rec, "remember")
+	if sel, ok := recorded(); !ok || sel != selectorOf(token) {
+		t.Errorf("after a login with remember me the session records %q, want the token's selector %q", sel, selectorOf(token))
+	}
+	// A browser restart: only the remember cookie comes back.
+	rec = send("/", &http.Cookie{Name: "remember", Value: token})
+	if sel, ok := recorded(); !ok || sel != selectorOf(token) {
+		t.Errorf("after Handler logged back in the session records %q, want %q", sel, selectorOf(token))
+	}
+	rotated := cookieValue(t, rec, "remember")
+	var sid *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == sessions.CookieName() {
+			sid = c
+		}
+	}
+	send("/logout", sid, &http.Cookie{Name: "remember", Value: rotated})
+	if sel, ok := recorded(); ok {
+		t.Errorf("after logout the session still records %q", sel)
+	}
+	send("/login-once")
+	if sel, ok := recorded(); ok {
+		t.Errorf("after a login without remember me the session records %q", sel)
+	}
+
+	// RevokeSelector ends one browser's token, not the user's others.
+	one, other := issueFor(t, m, "alice"), issueFor(t, m, "alice")
+	if err := m.RevokeSelector(context.Background(), selectorOf(one)); err != nil {
+		t.Fatal(err)
+	}
+	for c, want := range map[string]bool{one: false, other: true} {
+		r := httptest.NewRequest("GET", "https://example.com/", nil)
+		r.AddCookie(&http.Cookie{Name: "remember", Value: c})
+		if _, ok, err := m.Authenticate(httptest.NewRecorder(), r); ok != want || err != nil {
+			t.Errorf("token %.6s… logs in: %v (%v), want %v", c, ok, err, want)
+		}
+	}
+	for _, bad := range []string{"", "short", strings.Repeat("A", 22) + "=", strings.Repeat("*", 22)} {
+		if err := m.RevokeSelector(context.Background(), bad); err == nil {
+			t.Errorf("RevokeSelector(%q) = nil, want an error", bad)
+		}
+	}
+}
+
+// issueFor returns the cookie value of a new token of user.
+func issueFor(t *testing.T, m *Manager, user string) string {
+	rec := httptest.NewRecorder()
+	if err := m.Issue(context.Background(), rec, user); err != nil {
+		t.Fatal(err)
+	}
+	return cookieValue(t, rec, m.name)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sesamego/sesame"
+	"github.com/sesamego/sesame/admin"
 	"github.com/sesamego/sesame/cookies"
 	"github.com/sesamego/sesame/csrf"
 	"github.com/sesamego/sesame/remember"
@@ -77,6 +78,9 @@ type appConfig struct {
 	Met observer
 	// Metrics, when set, is served at GET /metrics.
 	Metrics http.Handler
+	// StoreName names the session store on the admin dashboard. Empty
+	// means its Go type.
+	StoreName string
 }
 
 // observer records the shop's metrics. *metrics.Metrics (package
@@ -123,8 +127,13 @@ type app struct {
 	users   *userDB
 	orders  *orderBook
 	// signedOut remembers the sessions ended by "log out all other
-	// devices", to tell them why on their next request.
+	// devices" or by an administrator, to tell them why on their next
+	// request.
 	signedOut *signedOutSessions
+	// events feeds the admin dashboard's charts, latency and anomalies;
+	// dashboard is the dashboard, at /admin/ for administrators.
+	events    *admin.Recorder
+	dashboard http.Handler
 	pages     map[string]*template.Template
 	handler   http.Handler
 
@@ -152,7 +161,8 @@ func newApp(cfg appConfig) (*app, error) {
 	if cfg.Met == nil {
 		cfg.Met = noMetrics{}
 	}
-	a := &app{cfg: cfg, log: cfg.Logger, now: cfg.Now, orders: newOrderBook(), signedOut: newSignedOutSessions(lifetime)}
+	a := &app{cfg: cfg, log: cfg.Logger, now: cfg.Now, orders: newOrderBook(), signedOut: newSignedOutSessions(lifetime),
+		events: admin.NewRecorder()}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -180,8 +190,11 @@ func newApp(cfg appConfig) (*app, error) {
 		ClearWithBrowser: true,
 		StoreTimeout:     storeDeadline,
 		Logger:           a.log,
-		OnEvent:          cfg.Met.Observe,
-		ErrorHandler:     cfg.Met.ErrorHandler(a.sessionError),
+		OnEvent: func(ctx context.Context, e sesame.Event) {
+			cfg.Met.Observe(ctx, e)
+			a.events.Observe(ctx, e)
+		},
+		ErrorHandler: cfg.Met.ErrorHandler(a.sessionError),
 		// Flag a session used from another network or browser than the one
 		// that logged in: the page shows a warning.
 		Anomaly: sesame.AnomalyPolicy{Action: sesame.AnomalyFlag},
@@ -210,6 +223,22 @@ func newApp(cfg appConfig) (*app, error) {
 		Skip: func(r *http.Request) bool {
 			s := sesame.From(r)
 			return s.Err() == nil && s.UserID() == ""
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.dashboard, err = admin.New(a.sessions, admin.Options{
+		Authorize: a.authorizeAdmin,
+		StoreName: cfg.StoreName,
+		Recorder:  a.events,
+		Remember:  a.remember,
+		Logger:    a.log,
+		// An operator may read these; the checkout's name and address,
+		// and everything else, stay hidden.
+		ShowValues: []string{cartPrefix + "*", pageViewsKey, ordersKey, placedKey, stepKey},
+		OnRevoke: func(_ context.Context, r admin.Revocation) {
+			a.signedOut.add(a.now(), signedOutByAdmin, r.Hashes...)
 		},
 	})
 	if err != nil {
@@ -245,7 +274,8 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.Serv
 //     anything below looks at the user. It needs the session, so it runs
 //     inside 3.
 //  6. signedOut: a browser whose session was ended from another device
-//     ("log out all other devices") is told so, with a flash.
+//     ("log out all other devices") or by an administrator (the dashboard
+//     at /admin/) is told so, with a flash.
 //  7. Forgery protection, in two layers. Every unsafe request must come
 //     from this origin, guests included: sesame's middleware (3) checks it
 //     first of all with http.CrossOriginProtection (browsers say where a
@@ -262,7 +292,10 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.Serv
 //     it checks and the token pages render are those of the final session
 //     (logging in rotates the token), and inside sessions, where the token
 //     lives.
-//  8. The app's routes; anything else is the styled 404 page.
+//  8. The app's routes, the admin dashboard (package admin, for alice) at
+//     /admin/; anything else is the styled 404 page.
+//
+// Around everything, the dashboard's Recorder measures Cookie headers.
 func (a *app) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
@@ -281,6 +314,7 @@ func (a *app) routes() (http.Handler, error) {
 	mux.HandleFunc("GET /orders", a.ordersPage)
 	mux.HandleFunc("GET /orders/{number}", a.orderPage)
 	mux.HandleFunc("GET /state", a.statePage)
+	mux.Handle("/admin/", a.dashboard)
 	mux.HandleFunc("GET /api/state", a.apiState)
 	if a.cfg.Dev {
 		mux.HandleFunc("GET /debug", a.debugPage)
@@ -318,7 +352,17 @@ func (a *app) routes() (http.Handler, error) {
 	}
 	outer.Handle("/", withSessions)
 
-	return secureheaders.Handler(secureheaders.Config{HSTS: !a.cfg.Dev})(outer), nil
+	return secureheaders.Handler(secureheaders.Config{HSTS: !a.cfg.Dev})(a.events.Handler(outer)), nil
+}
+
+// authorizeAdmin lets administrators into the dashboard, named by their
+// email in its logs.
+func (a *app) authorizeAdmin(r *http.Request) (string, bool) {
+	u := a.currentUser(r)
+	if u == nil || !u.Admin {
+		return "", false
+	}
+	return u.Email, true
 }
 
 // readForms refuses form bodies that cannot be parsed, such as one over

@@ -72,7 +72,7 @@ func (a *app) logoutOthers(w http.ResponseWriter, r *http.Request) {
 			hashes = append(hashes, in.Hash)
 		}
 	}
-	a.signedOut.add(a.now(), hashes...)
+	a.signedOut.add(a.now(), signedOutByOtherDevice, hashes...)
 	if _, err := a.remember.RevokeOthers(w, r, u.ID); err != nil {
 		a.serverError(w, r, err)
 		return

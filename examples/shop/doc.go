@@ -39,6 +39,10 @@
 //     views counted atomically in the session once there is one.
 //   - Your devices: every session of your account, and "log out the others"
 //     (a browser logged out that way is told why on its next page).
+//   - The admin dashboard (package admin) at /admin/, for alice only: live
+//     sessions, the last hour's activity, users' sessions with their devices,
+//     and revoking a session or logging a user out everywhere (the user's
+//     next page says an administrator signed them out).
 //   - Cross-origin protection of every POST, a CSRF token too for logged-in
 //     users, security headers with a CSP nonce, and /debug (dev mode) with
 //     every cookie's size.

@@ -120,13 +120,19 @@ func browserCookies(t *testing.T, ctx context.Context, url string) map[string]*n
 	return m
 }
 
-// logIn fills and sends the login form.
+// logIn logs alice in through the login form.
 func logIn(t *testing.T, ctx context.Context, base string, remember bool) {
+	t.Helper()
+	logInAs(t, ctx, base, "alice@example.com", "wonderland", remember)
+}
+
+// logInAs fills and sends the login form as the given user.
+func logInAs(t *testing.T, ctx context.Context, base, email, password string, remember bool) {
 	t.Helper()
 	do(t, ctx, "opening the login page",
 		chromedp.Navigate(base+"/login"),
-		chromedp.SendKeys(chromedp.ID("email"), "alice@example.com"),
-		chromedp.SendKeys(chromedp.ID("password"), "wonderland"),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), password),
 	)
 	if remember {
 		do(t, ctx, "ticking remember me", chromedp.Click(chromedp.ID("remember")))

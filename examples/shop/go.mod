@@ -59,3 +59,7 @@ require (
 )
 
 replace github.com/sesamego/sesame/internal/redistest => ../../internal/redistest
+
+require github.com/sesamego/sesame/admin v0.0.0
+
+replace github.com/sesamego/sesame/admin => ../../admin

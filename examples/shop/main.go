@@ -107,13 +107,14 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 		return err
 	}
 	a, err := newApp(appConfig{
-		Store:   b.store,
-		Tokens:  b.tokens,
-		Keyring: keys,
-		Dev:     o.dev,
-		Logger:  logger,
-		Met:     met,
-		Metrics: metricsHandler,
+		Store:     b.store,
+		Tokens:    b.tokens,
+		Keyring:   keys,
+		Dev:       o.dev,
+		Logger:    logger,
+		Met:       met,
+		Metrics:   metricsHandler,
+		StoreName: b.name,
 	})
 	if err != nil {
 		return err

@@ -14,14 +14,19 @@ type user struct {
 	ID    string
 	Email string
 	Name  string
+	// Admin lets the user into the session dashboard at /admin/.
+	Admin bool
 	hash  []byte // bcrypt
 }
 
 // demoUsers are the accounts of the demo, with their passwords in clear
 // text; newUserDB hashes them at startup and forgets the clear text.
-var demoUsers = []struct{ id, email, name, password string }{
-	{"1", "alice@example.com", "Alice", "wonderland"},
-	{"2", "bob@example.com", "Bob", "builder"},
+var demoUsers = []struct {
+	id, email, name, password string
+	admin                     bool
+}{
+	{"1", "alice@example.com", "Alice", "wonderland", true},
+	{"2", "bob@example.com", "Bob", "builder", false},
 }
 
 // userDB is the demo's user table. It is read-only after newUserDB, so it
@@ -44,7 +49,7 @@ func newUserDB(cost int) (*userDB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("hashing the password of %s: %w", d.email, err)
 		}
-		u := &user{ID: d.id, Email: d.email, Name: d.name, hash: h}
+		u := &user{ID: d.id, Email: d.email, Name: d.name, Admin: d.admin, hash: h}
 		db.byEmail[u.Email] = u
 		db.byID[u.ID] = u
 	}

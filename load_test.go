@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/sesamego/sesame/cookiestore"
 	"github.com/sesamego/sesame/memstore"
@@ -351,5 +352,29 @@ func TestSaveWithACookieStore(t *testing.T) {
 	app.get("/?op=put&v=in-the-cookie")
 	if got := app.get("/?op=get"); got != "in-the-cookie" {
 		t.Errorf("a cookie-store session saved through Save reads back %q", got)
+	}
+}
+
+// TestSetUserKeepsCopies: a request converted from fasthttp (fiber's
+// adaptor) shares its strings with buffers that are reused after the
+// request; what the session stores must not change with them.
+func TestSetUserKeepsCopies(t *testing.T) {
+	ms := memstore.New()
+	m, _ := New(Config{Store: ms, Logger: discardLogger()})
+	buf := []byte("agent-1 user-1")
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	r.Header["User-Agent"] = []string{unsafe.String(&buf[0], 7)}
+	r, _ = m.Load(r)
+	s := From(r)
+	s.Put("k", "v")
+	s.SetUser(unsafe.String(&buf[8], 6))
+	if _, err := m.Save(r); err != nil {
+		t.Fatal(err)
+	}
+	key := s.Hash()
+	copy(buf, "AGENT-2 USER-2") // fasthttp reuses the buffer
+	rec, ok, err := ms.Load(context.Background(), key)
+	if err != nil || !ok || rec.UserAgent != "agent-1" || rec.UserID != "user-1" {
+		t.Errorf("stored user %q agent %q (%v %v), want user-1 and agent-1", rec.UserID, rec.UserAgent, ok, err)
 	}
 }

@@ -668,10 +668,12 @@ func (s *Session) SetUser(id string) {
 		s.fail(fmt.Errorf("%w: %w", ErrInvalid, err))
 		return
 	}
-	uc := &userChange{id: id}
+	uc := &userChange{id: strings.Clone(id)}
 	if id != "" {
-		uc.ip = s.m.anomaly.clientIP(s.r)
-		uc.ua = truncate(s.r.UserAgent(), 512)
+		// Copies: a request converted from fasthttp (fiber) shares buffers
+		// that are reused once the request ends, and the store keeps these.
+		uc.ip = strings.Clone(s.m.anomaly.clientIP(s.r))
+		uc.ua = strings.Clone(truncate(s.r.UserAgent(), 512))
 	}
 	s.user = uc
 	s.dirty = true

@@ -21,8 +21,11 @@ import (
 // store I/O: the session is read on its first use, and a request that never
 // uses it costs nothing.
 //
-// Load is safe for concurrent use. Do not call it for a request that passed
-// through Handler: that request has its session already.
+// Only Save commits: a handler whose session is never saved stores nothing
+// (and its changes are lost without a word, as sesame cannot know when the
+// response goes out). Load is safe for concurrent use. Do not call it for a
+// request that passed through Handler: that request has its session
+// already.
 func (m *Manager) Load(r *http.Request) (*http.Request, error) {
 	if err := m.checkOrigin(r); err != nil {
 		return nil, err

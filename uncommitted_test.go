@@ -211,3 +211,42 @@ func TestManagerErrorUsesTheConfiguredHandler(t *testing.T) {
 		t.Errorf("the default handler answered %d with Cache-Control %q, want 403 no-store", w.Code, w.Header().Get("Cache-Control"))
 	}
 }
+
+// TestSessionFirstUsedAfterTheResponseBegan: a handler that writes its
+// response before it first touches the session still has a stored session's
+// changes committed, and a new session's lost cookie reported.
+func TestSessionFirstUsedAfterTheResponseBegan(t *testing.T) {
+	rec := &eventRecorder{}
+	m, _ := New(Config{OnEvent: rec.record, Logger: discardLogger()})
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/seed" {
+			From(r).Put("k", "seed")
+			return
+		}
+		io.WriteString(w, "body first")
+		From(r).Put("k", "late")
+	}))
+	seed := httptest.NewRecorder()
+	h.ServeHTTP(seed, httptest.NewRequest("GET", "https://example.com/seed", nil))
+	cookie := seed.Result().Cookies()[0]
+
+	req := httptest.NewRequest("GET", "https://example.com/late", nil)
+	req.AddCookie(cookie)
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	var got string
+	check := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = GetOr(From(r), "k", "") }))
+	req = httptest.NewRequest("GET", "https://example.com/", nil)
+	req.AddCookie(cookie)
+	check.ServeHTTP(httptest.NewRecorder(), req)
+	if got != "late" {
+		t.Errorf("a stored session first used after the response began holds k = %q, want late", got)
+	}
+	if ev := rec.of(EventUncommitted); len(ev) != 0 {
+		t.Errorf("events %+v for a change that needed no cookie", ev)
+	}
+
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "https://example.com/late", nil))
+	if ev := rec.of(EventUncommitted); len(ev) != 1 || ev[0].Reason != "after-response" {
+		t.Errorf("events %+v, want one EventUncommitted after-response for the new session", ev)
+	}
+}

@@ -62,5 +62,20 @@ func BenchmarkMiddleware(b *testing.B) {
 				mh.ServeHTTP(httptest.NewRecorder(), req.WithContext(req.Context()))
 			}
 		})
+		// The explicit pair, as a fiber or fasthttp adapter uses it.
+		b.Run("load-save/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				r, err := m.Load(req.WithContext(req.Context()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				h.ServeHTTP(w, r)
+				if _, err := m.Save(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

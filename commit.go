@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"time"
@@ -120,20 +121,67 @@ func (s *Session) commit(w http.ResponseWriter) error {
 
 // errLateChange is reported when a session changed after the response began
 // in a way that needs a new cookie, which can no longer be sent.
-var errLateChange = errors.New("sesame: the change needs a new session cookie, which can no longer be sent; change the session before writing the response")
+var errLateChange = fmt.Errorf("%w: the change needs a new session cookie, which can no longer be sent; change the session before writing the response", ErrUncommitted)
 
-// lateCommit commits what changed after commit ran (a handler that wrote its
-// response, then put a value). A stored session's change set is applied as
-// usual; a change that needs a new cookie (a new session, Regenerate,
-// Destroy) cannot be, and is reported.
+// errWrittenAround is reported when the handler wrote its response around
+// the writer Manager.Handler passed on, and the session's changes need a
+// cookie.
+var errWrittenAround = fmt.Errorf("%w: the response was written around the ResponseWriter that Manager.Handler passed on (a framework adapter must hand the handler that writer, not only the request), so the session cookie could not be sent", ErrUncommitted)
+
+// lateCommit commits what changed after the response began: for a session
+// already committed, what changed since (a handler that wrote its response,
+// then put a value); for one never committed, because its response was
+// written around sesame's writer, everything. A stored session's change set
+// is applied as usual; a change that needs a new cookie (a new session,
+// Regenerate, Destroy) cannot be, and is refused with errLateChange.
 func (s *Session) lateCommit() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.committed || s.commitErr != nil || !s.dirty {
+	return s.lateCommitLocked()
+}
+
+// lateCommitLocked is lateCommit for callers holding s.mu.
+func (s *Session) lateCommitLocked() error {
+	if s.committed && (s.commitErr != nil || !s.dirty) {
 		return nil
 	}
-	return s.commitLocked(headerSink{}, true)
+	first := !s.committed
+	s.committed = true
+	err := s.commitLocked(headerSink{}, true)
+	if first {
+		s.commitErr = err
+	}
+	return err
 }
+
+// reportLate logs err, the failure of a late commit: a refused change as an
+// EventUncommitted with reason (at Error), anything else (a store failure,
+// already reported as such) at Error too.
+func (s *Session) reportLate(reason string, err error) {
+	ctx := s.r.Context()
+	if !errors.Is(err, ErrUncommitted) {
+		s.m.log.LogAttrs(ctx, slog.LevelError, "sesame: committing the session after the response began failed",
+			slog.String("path", s.r.URL.Path), slog.String("error", err.Error()))
+		return
+	}
+	if reason == reasonWrittenAround {
+		err = errWrittenAround
+	}
+	s.mu.Lock()
+	key := s.oldKey
+	if key == "" {
+		key = s.key
+	}
+	user := s.userIDLocked()
+	s.mu.Unlock()
+	s.m.emit(ctx, Event{Kind: EventUncommitted, Hash: shortHash(key), UserID: user, Path: s.r.URL.Path, Reason: reason, Err: err})
+}
+
+// The reasons of an EventUncommitted.
+const (
+	reasonWrittenAround = "written-around"
+	reasonAfterResponse = "after-response"
+)
 
 // headerSink is a ResponseWriter for a commit after the response began:
 // whatever headers it gets are dropped.

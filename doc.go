@@ -153,6 +153,21 @@
 // with [Session.Flashes]; [Session.FlashInput] keeps a form's input (minus
 // passwords) to refill it after a validation error.
 //
+// # Frameworks and other servers
+//
+// Routers and frameworks built on net/http run [Manager.Handler] as
+// middleware (chi's r.Use, echo.WrapMiddleware, or around gin's whole
+// engine); their handlers must write through the ResponseWriter it passes
+// on. A response written around it cannot carry the session cookie: sesame
+// then reports an [EventUncommitted] at Error instead of losing the session
+// silently. Servers that cannot run net/http middleware (fiber, fasthttp,
+// websocket upgrades that write their own response) load the session with
+// [Manager.Load] and commit it with [Manager.Save], which returns the
+// headers to send. One [Config.ErrorHandler] renders store outages and
+// refused forgeries (cross-origin requests, CSRF token failures) in the
+// app's format; [StatusCode] gives the status. docs/frameworks.md in the
+// repository shows each framework's wiring.
+//
 // # Stores
 //
 // Sessions live in a store: memstore (the default), filestore, sqlstore

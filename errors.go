@@ -53,15 +53,41 @@ var (
 	// the request is stored.
 	ErrInvalid = errors.New("sesame: invalid session input")
 
-	// ErrCrossOrigin is reported to the ErrorHandler when the middleware
-	// refused an unsafe request from another origin; see
-	// [CrossOriginConfig]. The default handler answers 403 Forbidden.
-	ErrCrossOrigin = errors.New("sesame: cross-origin request refused")
+	// ErrForbidden marks a request refused as a likely forgery: every
+	// error wrapping [ErrCrossOrigin] wraps it, and so do the token failures
+	// of package csrf. The default error handler answers 403 Forbidden; an
+	// app that renders its own errors needs only this one test for all of
+	// them.
+	ErrForbidden = errors.New("sesame: request refused")
+
+	// ErrCrossOrigin is reported to the ErrorHandler (and returned by
+	// [Manager.Load]) when an unsafe request from another origin is
+	// refused; see [CrossOriginConfig]. It wraps [ErrForbidden]: the
+	// default handler answers 403 Forbidden.
+	ErrCrossOrigin error = &forbidden{"sesame: cross-origin request refused"}
+
+	// ErrUncommitted is reported when changes to a session cannot be
+	// committed because the response began without them: the handler wrote
+	// its response around the ResponseWriter that [Manager.Handler] passed
+	// on (a framework adapter that hands on the request but not the
+	// writer), or changed the session after the response began in a way
+	// that needs a new cookie (a new session, [Session.Regenerate],
+	// [Session.Destroy]). Nothing of such a change is stored; sesame logs
+	// it at Error and emits an [EventUncommitted]. [Manager.Save] returns it
+	// for such a change made after an earlier Save.
+	ErrUncommitted = errors.New("sesame: session changes not committed")
 
 	// ErrNotList is reported when [Session.Push] appends to a value that
 	// is not a JSON array. Nothing of the request's change set is stored.
 	ErrNotList = errors.New("sesame: value is not a list")
 )
+
+// forbidden is a sentinel error that [errors.Is] also matches with
+// [ErrForbidden], without repeating its message.
+type forbidden struct{ msg string }
+
+func (e *forbidden) Error() string { return e.msg }
+func (e *forbidden) Unwrap() error { return ErrForbidden }
 
 func encodeError(what string, err error) error {
 	return fmt.Errorf("%w: %s: %w", ErrEncode, what, err)

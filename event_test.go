@@ -305,8 +305,9 @@ func TestEventKindNames(t *testing.T) {
 		{EventAnomaly, "anomaly"},
 		{EventStoreOp, "store_op"},
 		{EventLost, "lost_update_dropped"},
+		{EventUncommitted, "uncommitted"},
 		{0, "unknown"},
-		{EventLost + 1, "unknown"},
+		{EventUncommitted + 1, "unknown"},
 	}
 	for _, tt := range tests {
 		if got := tt.kind.String(); got != tt.want {

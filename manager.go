@@ -69,11 +69,14 @@ type Config struct {
 
 	// ErrorHandler writes the response when the session could not be
 	// loaded or committed (the store is down, a value could not be encoded,
-	// the session is over the size limit) and when the cross-origin check
-	// refused a request (ErrCrossOrigin). Test err with errors.Is to render
-	// each in the app's own format (JSON for an API, say). Nil means a plain
-	// 503 Service Unavailable for store failures, 403 Forbidden for
-	// cross-origin requests and 500 for anything else, revealing no detail.
+	// the session is over the size limit) and when a request was refused
+	// as a likely forgery ([ErrForbidden]: the cross-origin check, and the
+	// csrf package's token check unless it has a handler of its own).
+	// Test err with errors.Is to render each in the app's own format (JSON
+	// for an API, say); [StatusCode] gives the status that fits. Nil means
+	// [DefaultErrorHandler]: a plain 503 Service Unavailable for store
+	// failures, 403 Forbidden for refusals and 500 for anything else,
+	// revealing no detail.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Logger receives session events (created, regenerated, destroyed,
@@ -344,21 +347,43 @@ func (m *Manager) ReadyHandler() http.Handler {
 	})
 }
 
-// DefaultErrorHandler is the error handler a [Config] without one gets: 503
-// Service Unavailable for store failures and lock timeouts, 403 Forbidden for
-// cross-origin requests ([ErrCrossOrigin]) and 500 Internal Server Error for
-// anything else, as plain text that reveals no detail. Custom handlers may
-// call it for the errors they do not render themselves.
+// DefaultErrorHandler is the error handler a [Config] without one gets: it
+// answers [StatusCode] (503 Service Unavailable for store failures and lock
+// timeouts, 403 Forbidden for refused forgeries, 500 Internal Server Error for
+// anything else) as plain text that reveals no detail, with "Cache-Control:
+// no-store". Custom handlers may call it for the errors they do not render
+// themselves.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	code := http.StatusInternalServerError
-	switch {
-	case errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrLockTimeout):
-		code = http.StatusServiceUnavailable
-	case errors.Is(err, ErrCrossOrigin):
-		code = http.StatusForbidden
-	}
+	code := StatusCode(err)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, http.StatusText(code), code)
+}
+
+// StatusCode returns the HTTP status that fits err, an error sesame or one of
+// its packages reported: 503 Service Unavailable for [ErrStoreUnavailable]
+// and [ErrLockTimeout] (try again later), 403 Forbidden for [ErrForbidden]
+// (a cross-origin request, a missing or bad CSRF token), and 500 Internal
+// Server Error for anything else. Error handlers that render their own
+// format (JSON, a framework's error page) use it to answer with the same
+// status as [DefaultErrorHandler].
+func StatusCode(err error) int {
+	switch {
+	case errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrLockTimeout):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden
+	}
+	return http.StatusInternalServerError
+}
+
+// Error writes the response for err with the manager's error handler
+// ([Config.ErrorHandler], or [DefaultErrorHandler]). The csrf package
+// answers its refusals with it unless given a handler of its own, so one
+// handler renders store outages, cross-origin refusals and CSRF token
+// failures alike; use it too for the errors of [Manager.Load] and
+// [Manager.Save]. It is safe for concurrent use.
+func (m *Manager) Error(w http.ResponseWriter, r *http.Request, err error) {
+	m.errorHandler(w, r, err)
 }
 
 // ParseDuration parses the human durations used in config files and flags:

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -34,27 +33,43 @@ import (
 // whose session was read gets "Vary: Cookie". The wrapped ResponseWriter keeps
 // [http.ResponseController], [http.Flusher], [http.Hijacker] and
 // [io.ReaderFrom] working; flushing or hijacking commits the session first.
+//
+// The handler must write its response through the ResponseWriter it is
+// given. One that writes around it (a framework adapter that hands on the
+// request but not the writer) keeps the changes to a stored session, but a
+// new session, a Regenerate or a Destroy then cannot send its cookie: when
+// the writer Handler was given reports that the response began (a
+// framework's writer with a Written() bool method, as gin's has), nothing
+// of such a change is stored and it is logged at Error and emitted as an
+// [EventUncommitted] with reason "written-around", never silently lost.
+// Servers whose handlers cannot run inside Handler use [Manager.Load] and
+// [Manager.Save] instead.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m.crossOrigin != nil && !safeMethod(r.Method) && (m.bypass == nil || !m.bypass(r)) {
-			if err := m.crossOrigin.Check(r); err != nil {
-				w.Header().Add("Vary", "Origin")
-				m.errorHandler(w, r, fmt.Errorf("%w: %w", ErrCrossOrigin, err))
-				return
-			}
+		if err := m.checkOrigin(r); err != nil {
+			w.Header().Add("Vary", "Origin")
+			m.errorHandler(w, r, err)
+			return
 		}
 		// One allocation holds the writer and the context; the Session
 		// itself is allocated on the request's first From.
 		st := &requestState{}
-		st.ctx = sessionContext{Context: r.Context(), m: m}
-		r = r.WithContext(&st.ctx)
-		st.ctx.r = r
+		r = st.begin(m, w, r)
 		st.w = sessionWriter{w: w, ctx: &st.ctx}
-		st.http = store.HTTP{W: w, R: r}
-		st.ctx.http = &st.http
 		next.ServeHTTP(&st.w, r)
 		st.w.finish()
 	})
+}
+
+// checkOrigin applies the cross-origin protection to r: nil, or an error
+// wrapping ErrCrossOrigin.
+func (m *Manager) checkOrigin(r *http.Request) error {
+	if m.crossOrigin != nil && !safeMethod(r.Method) && (m.bypass == nil || !m.bypass(r)) {
+		if err := m.crossOrigin.Check(r); err != nil {
+			return fmt.Errorf("%w: %w", ErrCrossOrigin, err)
+		}
+	}
+	return nil
 }
 
 // safeMethod reports whether method is one that must not change state, which
@@ -67,6 +82,18 @@ type requestState struct {
 	w    sessionWriter
 	ctx  sessionContext
 	http store.HTTP
+}
+
+// begin gives r a lazy session of m, whose cookie-backed store (if any)
+// writes to w, and returns the request that carries it. Handler and Load
+// both start here.
+func (st *requestState) begin(m *Manager, w http.ResponseWriter, r *http.Request) *http.Request {
+	st.ctx = sessionContext{Context: r.Context(), m: m}
+	r = r.WithContext(&st.ctx)
+	st.ctx.r = r
+	st.http = store.HTTP{W: w, R: r}
+	st.ctx.http = &st.http
+	return r
 }
 
 // sessionContext answers both the manager's key and the "last session" key
@@ -103,6 +130,10 @@ func (c *sessionContext) Value(key any) any {
 		return c.session()
 	case store.HTTPKey:
 		return c.http
+	case stateKey:
+		if k.m == c.m {
+			return c
+		}
 	}
 	return c.Context.Value(key)
 }
@@ -148,16 +179,45 @@ var responseHeaders = []string{"Set-Cookie", "Content-Type", "Content-Length", "
 	"Cache-Control", "Expires", "Refresh", "Link", "Trailer"}
 
 // finish runs after the handler returned. A session changed after the
-// response began is committed then, if that needs no new cookie.
+// response began is committed then, if that needs no new cookie. A session
+// the handler used without writing a byte through sw is committed now,
+// unless the writer sw wraps says the response began already: then the
+// handler wrote it around sesame (a framework adapter that passed on the
+// request but not the writer), and what needs a cookie is reported, never
+// silently lost.
 func (sw *sessionWriter) finish() {
+	s := sw.ctx.s.Load()
 	if !sw.done {
+		if s != nil && responseBegun(sw.w) {
+			sw.done = true
+			if err := s.lateCommit(); err != nil {
+				s.reportLate(reasonWrittenAround, err)
+			}
+			return
+		}
 		sw.before()
 		return
 	}
-	if s := sw.ctx.s.Load(); s != nil && !sw.failed {
+	if s != nil && !sw.failed {
 		if err := s.lateCommit(); err != nil {
-			s.m.log.LogAttrs(s.r.Context(), slog.LevelError, "sesame: session changed after the response began",
-				slog.String("path", s.r.URL.Path), slog.String("error", err.Error()))
+			s.reportLate(reasonAfterResponse, err)
+		}
+	}
+}
+
+// responseBegun reports whether w, or a writer it wraps, says that it has
+// begun the response. Frameworks' writers do (gin's and negroni's
+// Written() bool); net/http's own writer cannot tell, and counts as not
+// begun.
+func responseBegun(w http.ResponseWriter) bool {
+	for {
+		switch t := w.(type) {
+		case interface{ Written() bool }:
+			return t.Written()
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return false
 		}
 	}
 }
@@ -227,8 +287,17 @@ func (sw *sessionWriter) Unwrap() http.ResponseWriter { return sw.w }
 // Commit commits the request's session now, before the handler writes its
 // response, and reports the error the middleware would otherwise hand to the
 // error handler. Use it when a handler must know that its changes are stored
-// (before a long stream, say). It is a no-op after the first call.
+// (before a long stream, say). It is a no-op after the first call. For a
+// request that [Manager.Load] prepared, Commit is [Manager.Save] that adds
+// the headers to w's.
 func (m *Manager) Commit(w http.ResponseWriter, r *http.Request) error {
+	if c, _ := r.Context().Value(stateKey{m}).(*sessionContext); c != nil {
+		if _, loaded := c.http.W.(*headerWriter); loaded {
+			h, err := m.Save(r)
+			mergeHeader(w.Header(), h)
+			return err
+		}
+	}
 	s := m.Session(r)
 	if s == nil {
 		return errors.New("sesame: Commit called on a request that did not pass through Manager.Handler")

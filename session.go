@@ -36,7 +36,7 @@ const goneGrace = time.Minute
 const expiredGrace = time.Minute
 
 // A Session is one request's view of a session. Get it with [From] inside
-// [Manager.Handler]. Its methods are safe for concurrent use by the
+// [Manager.Handler] (or for a request that [Manager.Load] prepared). Its methods are safe for concurrent use by the
 // goroutines of one request.
 //
 // A Session is lazy: it reads the store on the first call that needs data,
@@ -96,8 +96,8 @@ type userChange struct{ id, ip, ua string }
 type contextKey struct{ _ byte }
 
 // From returns the request's session. It panics when r did not pass through
-// a [Manager.Handler], which is a programming error; with several managers,
-// use [Manager.Session].
+// a [Manager.Handler] or [Manager.Load], which is a programming error; with
+// several managers, use [Manager.Session].
 //
 // The session reads the store lazily, with the context of the first From
 // (or [FromContext]) call that precedes its first use: a handler that
@@ -106,12 +106,13 @@ type contextKey struct{ _ byte }
 func From(r *http.Request) *Session {
 	s := FromContext(r.Context())
 	if s == nil {
-		panic("sesame: From called on a request that did not pass through Manager.Handler")
+		panic("sesame: From called on a request that did not pass through Manager.Handler or Manager.Load")
 	}
 	return s
 }
 
-// FromContext returns the session stored in ctx by [Manager.Handler], or nil.
+// FromContext returns the session stored in ctx by [Manager.Handler] or
+// [Manager.Load], or nil.
 // With several managers it returns the innermost one's session.
 func FromContext(ctx context.Context) *Session {
 	s, _ := ctx.Value(lastSessionKey{}).(*Session)
@@ -134,7 +135,7 @@ func (s *Session) useContext(ctx context.Context) {
 type lastSessionKey struct{}
 
 // Session returns the session of this manager for r, or nil when r did not
-// pass through m's Handler. Use it when one app runs several managers.
+// pass through m's Handler or Load. Use it when one app runs several managers.
 func (m *Manager) Session(r *http.Request) *Session {
 	s, _ := r.Context().Value(m.ctxKey).(*Session)
 	if s != nil {
@@ -668,10 +669,12 @@ func (s *Session) SetUser(id string) {
 		s.fail(fmt.Errorf("%w: %w", ErrInvalid, err))
 		return
 	}
-	uc := &userChange{id: id}
+	uc := &userChange{id: strings.Clone(id)}
 	if id != "" {
-		uc.ip = s.m.anomaly.clientIP(s.r)
-		uc.ua = truncate(s.r.UserAgent(), 512)
+		// Copies: a request converted from fasthttp (fiber) shares buffers
+		// that are reused once the request ends, and the store keeps these.
+		uc.ip = strings.Clone(s.m.anomaly.clientIP(s.r))
+		uc.ua = strings.Clone(truncate(s.r.UserAgent(), 512))
 	}
 	s.user = uc
 	s.dirty = true

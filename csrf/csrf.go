@@ -14,17 +14,30 @@ import (
 )
 
 // Reasons a request is rejected. The error handler receives an error that
-// wraps one of them; test with errors.Is.
+// wraps one of them; test with errors.Is. Each also wraps
+// [sesame.ErrForbidden], so one test in an app's error handler covers them
+// and the session middleware's cross-origin refusal alike.
 var (
-	// ErrCrossOrigin: the request came from another origin.
-	ErrCrossOrigin = errors.New("csrf: cross-origin request")
+	// ErrCrossOrigin: the request came from another origin. It wraps
+	// [sesame.ErrCrossOrigin] too.
+	ErrCrossOrigin error = &refusal{"csrf: cross-origin request", sesame.ErrCrossOrigin}
 	// ErrMissingToken: the request carried no token.
-	ErrMissingToken = errors.New("csrf: missing token")
+	ErrMissingToken error = &refusal{"csrf: missing token", sesame.ErrForbidden}
 	// ErrBadToken: the token is malformed, or does not match the session's
 	// (another session's token, a token from before login, an expired
 	// session).
-	ErrBadToken = errors.New("csrf: invalid token")
+	ErrBadToken error = &refusal{"csrf: invalid token", sesame.ErrForbidden}
 )
+
+// refusal is a sentinel error that [errors.Is] also matches with the
+// sesame error it refines, without repeating that error's message.
+type refusal struct {
+	msg  string
+	kind error
+}
+
+func (e *refusal) Error() string { return e.msg }
+func (e *refusal) Unwrap() error { return e.kind }
 
 // sessionKey holds the raw token in the session. Keys starting with "__" are
 // reserved: Session.All and Session.Clear leave them alone.
@@ -60,9 +73,12 @@ type Config struct {
 	// "X-CSRF-Token".
 	HeaderName string
 
-	// ErrorHandler answers rejected requests; err wraps the reason. Nil
-	// means 403 Forbidden (503 when the session store is down) with no
-	// detail.
+	// ErrorHandler answers rejected requests; err wraps the reason (and
+	// sesame.ErrForbidden, or sesame.ErrStoreUnavailable when the session
+	// could not be loaded). Nil means the session manager's error handler
+	// ([sesame.Manager.Error]: its Config.ErrorHandler, by default 403
+	// Forbidden, or 503 when the session store is down, with no detail), so
+	// that one handler renders every refusal in the app's format.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Skip, when set, exempts requests for which it returns true from every
@@ -106,18 +122,10 @@ func New(cfg Config) (*Protector, error) {
 		p.header = DefaultHeaderName
 	}
 	if p.onError == nil {
-		p.onError = defaultError
+		p.onError = cfg.Sessions.Error
 	}
 	cfg.Sessions.OnRegenerate(func(s *sesame.Session) { s.Put(sessionKey, newToken()) })
 	return p, nil
-}
-
-func defaultError(w http.ResponseWriter, r *http.Request, err error) {
-	code := http.StatusForbidden
-	if errors.Is(err, sesame.ErrStoreUnavailable) {
-		code = http.StatusServiceUnavailable
-	}
-	http.Error(w, http.StatusText(code), code)
 }
 
 type ctxKey struct{}
@@ -161,7 +169,7 @@ func (p *Protector) Check(r *http.Request) error {
 	}
 	s := p.m.Session(r)
 	if s == nil {
-		return errors.New("csrf: request did not pass through the sessions' Handler")
+		return errors.New("csrf: request did not pass through the sessions' Handler or Load")
 	}
 	if err := s.Err(); err != nil {
 		return err
@@ -185,7 +193,14 @@ func Token(r *http.Request) string {
 	if p == nil {
 		return ""
 	}
-	s := p.m.Session(r)
+	return p.Token(p.m.Session(r))
+}
+
+// Token returns the CSRF token of s, masked afresh, like the function
+// [Token]: for servers that do not run [Protector.Handler] (fiber,
+// fasthttp), whose handlers find their session with [sesame.FromContext].
+// It returns "" when s is nil or its store is down.
+func (p *Protector) Token(s *sesame.Session) string {
 	if s == nil || s.Err() != nil {
 		return ""
 	}
@@ -202,12 +217,21 @@ func Token(r *http.Request) string {
 //	<form method="post">{{.CSRFField}} ...</form>
 func TemplateField(r *http.Request) template.HTML {
 	p, _ := r.Context().Value(ctxKey{}).(*Protector)
-	field := DefaultFieldName
-	if p != nil {
-		field = p.field
+	if p == nil {
+		return field(DefaultFieldName, "")
 	}
-	return template.HTML(`<input type="hidden" name="` + template.HTMLEscapeString(field) +
-		`" value="` + template.HTMLEscapeString(Token(r)) + `">`)
+	return p.TemplateField(p.m.Session(r))
+}
+
+// TemplateField returns a hidden form input carrying [Protector.Token] of s,
+// like the function [TemplateField].
+func (p *Protector) TemplateField(s *sesame.Session) template.HTML {
+	return field(p.field, p.Token(s))
+}
+
+func field(name, token string) template.HTML {
+	return template.HTML(`<input type="hidden" name="` + template.HTMLEscapeString(name) +
+		`" value="` + template.HTMLEscapeString(token) + `">`)
 }
 
 // FieldName returns the form field name the request's Protector reads.

@@ -259,3 +259,103 @@ func TestTheSessionMiddlewareRefusesCrossOriginFirst(t *testing.T) {
 		t.Errorf("got %d with %v, want 403 and sesame.ErrCrossOrigin", rec.Code, got)
 	}
 }
+
+func TestEveryRefusalIsForbidden(t *testing.T) {
+	for _, err := range []error{ErrCrossOrigin, ErrMissingToken, ErrBadToken} {
+		if !errors.Is(err, sesame.ErrForbidden) || sesame.StatusCode(err) != http.StatusForbidden {
+			t.Errorf("%v: errors.Is(sesame.ErrForbidden) false or status %d, want a 403 refusal", err, sesame.StatusCode(err))
+		}
+	}
+	if !errors.Is(ErrCrossOrigin, sesame.ErrCrossOrigin) {
+		t.Error("csrf.ErrCrossOrigin does not match sesame.ErrCrossOrigin")
+	}
+	if errors.Is(ErrMissingToken, sesame.ErrCrossOrigin) || errors.Is(ErrBadToken, ErrMissingToken) {
+		t.Error("token failures match the wrong sentinels")
+	}
+}
+
+// TestOneErrorHandlerForEveryRefusal: without an ErrorHandler of its own,
+// the Protector answers with the session manager's, so the app's one
+// handler renders store outages, cross-origin refusals and token failures.
+func TestOneErrorHandlerForEveryRefusal(t *testing.T) {
+	var got []error
+	m, err := sesame.New(sesame.Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		got = append(got, err)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(sesame.StatusCode(err))
+		io.WriteString(w, `{"error":"refused"}`)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{Sessions: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	tests := []struct {
+		name string
+		site string
+		want error
+	}{
+		{"a cross-site post is refused by the session middleware", "cross-site", sesame.ErrCrossOrigin},
+		{"a same-origin post without a token is refused by the Protector", "same-origin", ErrMissingToken},
+	}
+	for _, tt := range tests {
+		got = nil
+		req := httptest.NewRequest("POST", "https://shop.example/", nil)
+		req.Header.Set("Sec-Fetch-Site", tt.site)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if len(got) != 1 || !errors.Is(got[0], tt.want) || rec.Code != 403 || rec.Body.String() != `{"error":"refused"}` {
+			t.Errorf("%s: handler got %v, answered %d %q; want %v rendered as the app's JSON 403", tt.name, got, rec.Code, rec.Body, tt.want)
+		}
+	}
+}
+
+// TestProtectorWithoutMiddleware: a server that does not run net/http
+// middleware (fiber, fasthttp) loads the session with Manager.Load, checks
+// with Check and renders the token with the Protector's methods.
+func TestProtectorWithoutMiddleware(t *testing.T) {
+	m, err := sesame.New(sesame.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{Sessions: m, FieldName: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.Load(httptest.NewRequest("GET", "https://shop.example/form", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sesame.FromContext(r.Context())
+	field := string(p.TemplateField(s))
+	tok := valueRE.FindStringSubmatch(field)
+	if tok == nil || !strings.Contains(field, `name="tok"`) {
+		t.Fatalf("TemplateField = %q, want a hidden input named tok with a token", field)
+	}
+	h, err := m.Save(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(token string) error {
+		req := httptest.NewRequest("POST", "https://shop.example/transfer", strings.NewReader(url.Values{"tok": {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Cookie", strings.Split(h.Get("Set-Cookie"), ";")[0])
+		req, err := m.Load(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Check(req)
+	}
+	if err := post(tok[1]); err != nil {
+		t.Errorf("Check with the token: %v", err)
+	}
+	if err := post(""); !errors.Is(err, ErrMissingToken) {
+		t.Errorf("Check without the token: %v, want ErrMissingToken", err)
+	}
+	if got := p.Token(nil); got != "" {
+		t.Errorf("Token(nil) = %q, want empty", got)
+	}
+}

@@ -42,7 +42,20 @@
 //
 // # Failures
 //
-// A rejected request gets 403 Forbidden (or the Config.ErrorHandler's answer).
-// The error names the reason ([ErrCrossOrigin], [ErrMissingToken],
-// [ErrBadToken]) so the app can log it; the client sees no detail.
+// A rejected request is answered by the session manager's error handler
+// (sesame.Config.ErrorHandler; by default 403 Forbidden, 503 when the
+// session store is down), unless Config.ErrorHandler gives the Protector one
+// of its own. So one handler renders store outages, the middleware's
+// cross-origin refusals and token failures in the app's format (JSON for an
+// API: see sesame.StatusCode). The error names the reason ([ErrCrossOrigin],
+// [ErrMissingToken], [ErrBadToken]) so the app can log it, and wraps
+// sesame.ErrForbidden; the client sees no detail.
+//
+// # Without net/http middleware
+//
+// Servers that cannot run [Protector.Handler] (fiber, fasthttp) load the
+// session with sesame's Manager.Load, refuse the requests for which
+// [Protector.Check] returns an error, and render the token with
+// [Protector.TemplateField] or [Protector.Token] of the handler's session
+// (sesame.FromContext).
 package csrf

@@ -39,6 +39,7 @@
 //	sesame_sessions_expired_total{reason}             counter: expired, idle, absolute, unknown
 //	sesame_session_anomalies_total{reason}            counter: ip, user-agent
 //	sesame_lost_updates_total                         counter: change sets dropped, the session being gone
+//	sesame_uncommitted_total{reason}                  counter: written-around, after-response (a bug to fix)
 //	sesame_store_operations_total{op,outcome}         counter: outcome ok, error, timeout, canceled
 //	sesame_store_operation_duration_seconds{op}       histogram
 //	sesame_errors_total{kind}                         counter: requests answered by the error handler

@@ -60,9 +60,10 @@ func ErrorKind(err error) string {
 
 // ErrorHandler returns an error handler for [sesame.Config.ErrorHandler]
 // that counts each error in sesame_errors_total by [ErrorKind] (and each
-// cross-origin refusal of the middleware in sesame_csrf_failures_total, as
-// "cross_origin") and then calls next. A nil next is
-// [sesame.DefaultErrorHandler].
+// refusal, [sesame.ErrForbidden]: the middleware's cross-origin check or a
+// token failure of the csrf package, which answers with the manager's
+// handler by default, in sesame_csrf_failures_total by [CSRFReason]) and
+// then calls next. A nil next is [sesame.DefaultErrorHandler].
 func (m *Metrics) ErrorHandler(next func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
 	if next == nil {
 		next = sesame.DefaultErrorHandler
@@ -71,8 +72,8 @@ func (m *Metrics) ErrorHandler(next func(http.ResponseWriter, *http.Request, err
 		return next
 	}
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		if errors.Is(err, sesame.ErrCrossOrigin) {
-			m.csrf.WithLabelValues(CSRFCrossOrigin).Inc()
+		if errors.Is(err, sesame.ErrForbidden) {
+			m.csrf.WithLabelValues(CSRFReason(err)).Inc()
 		} else {
 			m.errors.WithLabelValues(ErrorKind(err)).Inc()
 		}

@@ -398,6 +398,7 @@ func TestObserveCountsEventKinds(t *testing.T) {
 		{"logging out other devices counts every session", sesame.Event{Kind: sesame.EventDestroyed, Reason: "logout-others", Count: 4}, "sessions_destroyed_total", []string{"reason", "logout-others"}, 4},
 		{"logging out other devices when there are none counts nothing", sesame.Event{Kind: sesame.EventDestroyed, Reason: "logout-others"}, "sessions_destroyed_total", []string{"reason", "logout-others"}, 0},
 		{"a lost update", sesame.Event{Kind: sesame.EventLost}, "lost_updates_total", nil, 1},
+		{"a response written around sesame", sesame.Event{Kind: sesame.EventUncommitted, Reason: "written-around"}, "uncommitted_total", []string{"reason", "written-around"}, 1},
 		{"an empty created session is counted but not measured", sesame.Event{Kind: sesame.EventCreated}, "session_bytes", nil, 0},
 		{"a failed load is not measured", sesame.Event{Kind: sesame.EventStoreOp, Op: "load", Size: 10, Err: errDown}, "session_bytes", nil, 0},
 	}
@@ -555,12 +556,24 @@ func TestHandlerLimitsCanBeTurnedOff(t *testing.T) {
 }
 
 func TestCSRFErrorHandlerCountsReasons(t *testing.T) {
+	// The Protector answers with its own handler, or (without one) with the
+	// session manager's: either way each refusal is counted once, by reason.
+	for _, own := range []bool{true, false} {
+		t.Run(fmt.Sprintf("own handler %v", own), func(t *testing.T) { countCSRFReasons(t, own) })
+	}
+}
+
+func countCSRFReasons(t *testing.T, own bool) {
 	reg := prometheus.NewRegistry()
 	met, _ := New(reg)
 	// The session middleware refuses cross-origin requests before the csrf
 	// Protector: its error handler counts them.
 	sessions, _ := sesame.New(sesame.Config{Logger: slog.New(slog.DiscardHandler), ErrorHandler: met.ErrorHandler(nil)})
-	protect, err := csrf.New(csrf.Config{Sessions: sessions, ErrorHandler: met.CSRFErrorHandler(nil)})
+	cfg := csrf.Config{Sessions: sessions}
+	if own {
+		cfg.ErrorHandler = met.CSRFErrorHandler(nil)
+	}
+	protect, err := csrf.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

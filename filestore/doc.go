@@ -1,8 +1,9 @@
 // Package filestore keeps sesame sessions in files, one file per session.
 //
 // It needs nothing but a directory, survives restarts, and can be shared by
-// several processes on one machine (or on a file system with working flock,
-// which excludes most network file systems).
+// several processes on one machine, on Linux, the BSDs, macOS and Windows (or
+// on a network file system whose flock or LockFileEx works across machines,
+// which most do not).
 //
 //	s, err := filestore.New("/var/lib/myapp/sessions")
 //	if err != nil {
@@ -22,7 +23,8 @@
 // key can name a path outside the directory, and the files reveal no session
 // IDs. Files are created with mode 0600. Next to a record may sit its session
 // lock (key.lock) and, briefly, temporary files (.tmp-…), which are never
-// taken for records.
+// taken for records; on Windows each subdirectory also holds the empty file
+// that carries its lock (.lock).
 //
 // A record file holds the record's times, user ID, IP and user agent byte for
 // byte, its values as [store.EncodeValues] writes them (values over
@@ -52,8 +54,17 @@
 // The locks are striped by subdirectory: two sessions whose keys share their
 // first byte wait for each other's writes, which are short.
 //
-// On platforms without flock(2) (Windows, Solaris, AIX, Plan 9) only the
-// in-process lock applies: use the directory from one process and one Store.
+// On Windows the cross-process lock is LockFileEx on a file named ".lock" in
+// each subdirectory (Windows locks files, not directories), released like
+// flock when the holder closes it or dies. Windows cannot sync directories,
+// so there renames and removals rely on the file system's own journal
+// (NTFS's), and a rename or removal that meets a file another handle is
+// reading is retried for up to half a second.
+//
+// On the platforms Go supports that have neither (AIX, Solaris and illumos,
+// Plan 9, js/wasm and wasip1) only the in-process lock applies: there, use a
+// directory from one process and one Store, or two processes' change sets
+// may overwrite each other.
 //
 // # Costs
 //

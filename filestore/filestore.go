@@ -306,7 +306,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // remove deletes the file at path (a missing one is fine) and syncs the
 // directory d.
 func (s *Store) remove(d *os.File, path string) error {
-	err := os.Remove(path)
+	err := removeFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -316,8 +316,9 @@ func (s *Store) remove(d *os.File, path string) error {
 	return s.syncDir(d)
 }
 
-// lock takes the in-process lock of subdirectory idx, then its flock, and
-// returns the open directory, which holds the flock until unlock closes it.
+// lock takes the in-process lock of subdirectory idx, then its
+// cross-process lock, and returns the file that holds it until unlock closes
+// it: the open directory (flock), or on Windows its lock file (LockFileEx).
 // Waiting for either lock ends with ctx's error when ctx is done.
 func (s *Store) lock(ctx context.Context, idx int) (*os.File, error) {
 	select {
@@ -329,13 +330,13 @@ func (s *Store) lock(ctx context.Context, idx int) (*os.File, error) {
 		<-s.sems[idx]
 		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
-	d, err := os.Open(s.subdirs[idx])
+	d, err := openLock(s.subdirs[idx])
 	if errors.Is(err, fs.ErrNotExist) {
 		// Removed since it was made (an operator emptied the directory):
 		// make it again rather than fail until the process restarts.
 		s.made[idx].Store(false)
 		if err = s.makeSubdir(idx); err == nil {
-			d, err = os.Open(s.subdirs[idx])
+			d, err = openLock(s.subdirs[idx])
 		}
 	}
 	if err != nil {
@@ -371,7 +372,7 @@ func (s *Store) lock(ctx context.Context, idx int) (*os.File, error) {
 
 // unlock releases what lock took.
 func (s *Store) unlock(idx int, d *os.File) {
-	_ = d.Close() // releases the flock
+	closeLock(d)
 	<-s.sems[idx]
 }
 
@@ -438,7 +439,7 @@ func (s *Store) writeFile(d *os.File, idx int, name string, data []byte, mtime t
 		_ = os.Chtimes(tmp, mtime, mtime) // only a hint: Prune reads files it is unsure of
 	}
 	if err == nil {
-		err = os.Rename(tmp, filepath.Join(s.subdirs[idx], name))
+		err = renameFile(tmp, filepath.Join(s.subdirs[idx], name))
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
@@ -451,19 +452,24 @@ func (s *Store) writeFile(d *os.File, idx int, name string, data []byte, mtime t
 }
 
 // syncDir syncs an open directory, so that the renames and removals in it
-// survive a crash. File systems that cannot sync directories are tolerated.
+// survive a crash. File systems that cannot sync directories are tolerated,
+// and so is Windows, which cannot (see syncsDirs): d is then the
+// directory's lock file, and nothing is done.
 func (s *Store) syncDir(d *os.File) error {
-	if s.noSync {
+	if s.noSync || !syncsDirs {
 		return nil
 	}
 	err := d.Sync()
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) { // ENOTSUP, EOPNOTSUPP
 		return nil
 	}
 	return err
 }
 
 func (s *Store) syncPath(path string) error {
+	if s.noSync || !syncsDirs {
+		return nil
+	}
 	d, err := os.Open(path)
 	if err != nil {
 		return err

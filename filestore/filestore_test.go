@@ -454,11 +454,11 @@ func TestACancelledContextStopsWaitingForTheLock(t *testing.T) {
 	create(t, s, c, key, time.Hour)
 	// Hold the subdirectory's lock as another process would.
 	idx := subdirIndex(key)
-	d, err := os.Open(s.subdirs[idx])
+	d, err := openLock(s.subdirs[idx])
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer closeLock(d)
 	if ok, err := tryFlock(d); !ok || err != nil {
 		t.Fatalf("got %v, %v taking the flock, want it", ok, err)
 	}
@@ -476,7 +476,7 @@ func TestACancelledContextStopsWaitingForTheLock(t *testing.T) {
 		t.Errorf("took %v, want about 50ms", d)
 	}
 	// Once released, writes go through.
-	d.Close()
+	closeLock(d)
 	if err := s.Apply(t.Context(), key, store.Change{Incr: map[string]int64{"n": 1}}); err != nil {
 		t.Errorf("got %v after the lock was released, want nil", err)
 	}

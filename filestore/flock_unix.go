@@ -11,6 +11,14 @@ import (
 // crossProcess reports whether directory locks exclude other processes.
 const crossProcess = true
 
+// syncsDirs reports whether a directory can be synced through its open
+// handle, so that renames and removals in it survive a crash.
+const syncsDirs = true
+
+// openLock opens what the cross-process lock of directory dir is taken on:
+// on these systems the directory itself, whose handle also syncs it.
+func openLock(dir string) (*os.File, error) { return os.Open(dir) }
+
 // tryFlock tries to take an exclusive flock(2) on f without blocking. The
 // lock belongs to f's open file description, so it also excludes other
 // descriptions of the same directory in this process, and it is released when
@@ -30,3 +38,7 @@ func tryFlock(f *os.File) (bool, error) {
 		}
 	}
 }
+
+// closeLock releases the lock on f, if held, and closes f: closing is
+// enough for flock.
+func closeLock(f *os.File) { _ = f.Close() }

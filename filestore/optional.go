@@ -118,7 +118,7 @@ func (s *Store) pruneBatch(ctx context.Context, idx int, names []string) (int, e
 				continue
 			}
 		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := removeFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return n, unavailable("prune", err)
 		}
 		removedAny = true
@@ -285,7 +285,7 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, c store.Chang
 	if err := s.writeFile(dfrom, from, oldKey, data, rec.Expires, true); err != nil {
 		return unavailable("rename", err)
 	}
-	if err := os.Rename(s.recordPath(oldKey), s.recordPath(newKey)); err != nil {
+	if err := renameFile(s.recordPath(oldKey), s.recordPath(newKey)); err != nil {
 		return unavailable("rename", err)
 	}
 	if err := s.syncDir(dto); err != nil {
@@ -363,7 +363,7 @@ func (s *Store) Unlock(ctx context.Context, key, token string) error {
 	defer s.unlock(idx, d)
 	path := s.lockPath(key)
 	if l, ok := readLock(path); ok && l.token == token {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := removeFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return unavailable("unlock", err)
 		}
 	}

@@ -51,11 +51,11 @@ func (s *Store) withTokens(ctx context.Context, op string, fn func(d *os.File) e
 	}
 	tokenMu.Lock()
 	defer tokenMu.Unlock()
-	d, err := os.Open(dir)
+	d, err := openLock(dir)
 	if err != nil {
 		return unavailable(op, err)
 	}
-	defer d.Close() // releases the flock
+	defer closeLock(d)
 	for wait := 50 * time.Microsecond; ; wait = min(2*wait, 5*time.Millisecond) {
 		ok, err := tryFlock(d)
 		if err != nil {
@@ -116,7 +116,7 @@ func (s *Store) writeToken(d *os.File, t store.Token) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), path)
+		err = renameFile(tmp.Name(), path)
 	}
 	if err != nil {
 		_ = os.Remove(tmp.Name())
@@ -180,7 +180,7 @@ func (s *Store) RotateToken(ctx context.Context, selector string, oldHash, newHa
 // DeleteToken removes one token; a missing one is not an error.
 func (s *Store) DeleteToken(ctx context.Context, selector string) error {
 	return s.withTokens(ctx, "delete token", func(d *os.File) error {
-		if err := os.Remove(s.tokenPath(selector)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := removeFile(s.tokenPath(selector)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return unavailable("delete token", err)
 		}
 		return s.syncDir(d)
@@ -210,7 +210,7 @@ func (s *Store) DeleteUserTokens(ctx context.Context, userID string) (int, error
 			}
 			live := ok && t.Expires.After(now)
 			if ok && (t.UserID == userID || !live) {
-				if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				if err := removeFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return unavailable("delete user tokens", err)
 				}
 				if live {

@@ -1,6 +1,7 @@
 package csrf
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -8,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 
 	"github.com/sesamego/sesame"
@@ -149,6 +153,16 @@ func (p *Protector) Handler(next http.Handler) http.Handler {
 // requests from the app's origin with the session's token, else an error
 // wrapping ErrCrossOrigin, ErrMissingToken, ErrBadToken or
 // sesame.ErrStoreUnavailable.
+//
+// The token is read from the header first; without it, from the form field
+// of a URL-encoded body (parsed as [http.Request.PostFormValue] does) or of a
+// multipart body, where Check reads at most the first 64 KiB looking for the
+// field and then replaces r.Body with one that gives back what it read, so
+// the handler still reads the whole body (with [http.Request.FormFile] or
+// [http.Request.MultipartReader]). A multipart body whose token field is not
+// within its first 64 KiB (after a file part, say) is refused with an error
+// wrapping ErrMissingToken: put [TemplateField] before the form's file
+// inputs, or send the token in the header (see the package documentation).
 func (p *Protector) Check(r *http.Request) error {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
@@ -160,9 +174,9 @@ func (p *Protector) Check(r *http.Request) error {
 	if err := p.cop.Check(r); err != nil {
 		return fmt.Errorf("%w: %w", ErrCrossOrigin, err)
 	}
-	sent := r.Header.Get(p.header)
-	if sent == "" {
-		sent = r.PostFormValue(p.field)
+	sent, err := p.sentToken(r)
+	if err != nil {
+		return err
 	}
 	if sent == "" {
 		return ErrMissingToken
@@ -182,6 +196,87 @@ func (p *Protector) Check(r *http.Request) error {
 		return ErrBadToken
 	}
 	return nil
+}
+
+// maxMultipartScan is how much of a multipart body Check reads looking for
+// the token field: 64 KiB. A token field takes about 100 bytes; a form that
+// puts it first (as [TemplateField] at the top of the form does) has it in
+// the first few hundred, and ordinary text fields before it (names, an
+// address, a comment) fit many times over, while a file of any size does
+// not. So Check never holds more than 64 KiB of an upload, whatever its size,
+// where parsing the whole form (as PostFormValue does) kept up to 32 MB in
+// memory and the rest in temporary files before the handler ran, and took
+// the body from handlers that stream it.
+const maxMultipartScan = 64 << 10
+
+// maxTokenField bounds the token field's value: a masked token is 86 bytes.
+const maxTokenField = 1 << 10
+
+// sentToken returns the token r carries, from the header or else from the
+// body's form field; "" when there is none.
+func (p *Protector) sentToken(r *http.Request) (string, error) {
+	if sent := r.Header.Get(p.header); sent != "" {
+		return sent, nil // the body is not touched
+	}
+	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "multipart/form-data" {
+		return r.PostFormValue(p.field), nil // URL-encoded forms; other bodies are not read
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return "", nil
+	}
+	return p.multipartToken(r, params["boundary"])
+}
+
+// multipartToken looks for the token field among the parts in the first
+// maxMultipartScan bytes of r's multipart body, and then makes r.Body give
+// back what it read followed by the rest.
+func (p *Protector) multipartToken(r *http.Request, boundary string) (string, error) {
+	body := r.Body
+	var read bytes.Buffer
+	limited := &io.LimitedReader{R: body, N: maxMultipartScan}
+	defer func() {
+		r.Body = replayBody{Reader: io.MultiReader(&read, body), Closer: body}
+	}()
+	mr := multipart.NewReader(io.TeeReader(limited, &read), boundary)
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return "", nil // the whole body, and no token field
+		}
+		if err != nil {
+			if limited.N == 0 {
+				return "", p.notWithin()
+			}
+			return "", fmt.Errorf("%w: malformed multipart body: %w", ErrMissingToken, err)
+		}
+		if part.FormName() != p.field || part.FileName() != "" {
+			continue // NextPart skips the rest of this part
+		}
+		v, err := io.ReadAll(io.LimitReader(part, maxTokenField+1))
+		switch {
+		case err != nil && limited.N == 0:
+			return "", p.notWithin()
+		case err != nil:
+			return "", fmt.Errorf("%w: malformed multipart body: %w", ErrMissingToken, err)
+		case len(v) > maxTokenField:
+			return "", fmt.Errorf("%w: the %q field is over %d bytes", ErrBadToken, p.field, maxTokenField)
+		}
+		return string(v), nil
+	}
+}
+
+func (p *Protector) notWithin() error {
+	return fmt.Errorf("%w: the %q field is not within the first %d KiB of the multipart body: "+
+		"put it before the form's file inputs, or send the token in the %s header",
+		ErrMissingToken, p.field, maxMultipartScan>>10, p.header)
+}
+
+// replayBody is a request body that gives back what Check read of it, then
+// the rest.
+type replayBody struct {
+	io.Reader
+	io.Closer
 }
 
 // Token returns the request's CSRF token, masked afresh, for a form field

@@ -40,6 +40,28 @@
 // A meta tag is preferred over a readable cookie: the token never leaves the
 // page that rendered it, and no cookie readable by scripts is needed.
 //
+// # File uploads
+//
+// Send the token of an upload in the X-CSRF-Token header: the check then
+// never touches the body, and the handler gets all of it, to stream with
+// [net/http.Request.MultipartReader] or parse with
+// [net/http.Request.FormFile]:
+//
+//	const body = new FormData(form) // the file, and the other fields
+//	fetch("/photos", {method: "POST", body, headers: {"X-CSRF-Token":
+//	    document.querySelector('meta[name=csrf-token]').content}})
+//
+// A plain multipart form works too if [TemplateField] comes before its file
+// inputs (browsers send the fields in the form's order): the check reads at
+// most the first 64 KiB of a multipart body looking for the field, and gives
+// what it read back to the handler. It never buffers an upload whatever its
+// size, so a form whose token field comes after a file is refused, with an
+// error wrapping [ErrMissingToken] that says so:
+//
+//	<form method="post" enctype="multipart/form-data">
+//	  {{.CSRFField}}
+//	  <input type="file" name="photo"> ...
+//
 // # Failures
 //
 // A rejected request is answered by the session manager's error handler

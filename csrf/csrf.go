@@ -222,6 +222,11 @@ func (p *Protector) sentToken(r *http.Request) (string, error) {
 	if err != nil || ct != "multipart/form-data" {
 		return r.PostFormValue(p.field), nil // URL-encoded forms; other bodies are not read
 	}
+	if r.MultipartForm != nil {
+		// An outer handler parsed the form already: the body is spent,
+		// and the field is in the parsed form.
+		return r.PostFormValue(p.field), nil
+	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return "", nil
 	}

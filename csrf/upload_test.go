@@ -273,3 +273,20 @@ func FuzzMultipartToken(f *testing.F) {
 		}
 	})
 }
+
+func TestAFormParsedBeforeTheCheckIsRead(t *testing.T) {
+	var got string
+	a := newUploadApp(t, func(w http.ResponseWriter, r *http.Request) { got = r.FormValue("name") })
+	inner := a.h
+	a.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// An outer middleware that parses every form (and so spends the body).
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			t.Errorf("ParseMultipartForm: %v", err)
+		}
+		inner.ServeHTTP(w, r)
+	})
+	code, _ := a.post(strings.NewReader(field("name", "", "Ada")+field("_csrf", "", a.token)+closing), nil)
+	if code != http.StatusOK || got != "Ada" {
+		t.Errorf("got %d (err %v) and name %q, want 200 and Ada", code, a.lastErr, got)
+	}
+}

@@ -366,7 +366,7 @@ func (s *Session) create(ctx context.Context, path string, now time.Time) error 
 // fine. s.mu is held.
 func (s *Session) retire(ctx context.Context, path string, now time.Time) error {
 	m := s.m
-	if m.clientSide {
+	if m.client != nil {
 		return m.storeDelete(ctx, s.oldKey, path)
 	}
 	c := store.Change{

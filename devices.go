@@ -41,8 +41,10 @@ func (s *Session) Hash() string {
 	return s.key
 }
 
-func (m *Manager) userIndex() (store.UserIndex, error) {
-	ui, ok := m.store.(store.UserIndex)
+// userIndex returns the user index of the store for a call made with ctx
+// (see storeFor).
+func (m *Manager) userIndex(ctx context.Context) (store.UserIndex, error) {
+	ui, ok := m.storeFor(ctx).(store.UserIndex)
 	if !ok {
 		return nil, fmt.Errorf("%w: no user index (%T)", ErrNotSupported, m.store)
 	}
@@ -73,7 +75,7 @@ func (m *Manager) UserSessions(r *http.Request) ([]SessionInfo, error) {
 
 // SessionsOf lists the live sessions of userID, newest activity first.
 func (m *Manager) SessionsOf(ctx context.Context, userID string) ([]SessionInfo, error) {
-	ui, err := m.userIndex()
+	ui, err := m.userIndex(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +167,7 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, userID string) (int, err
 }
 
 func (m *Manager) deleteUser(ctx context.Context, user, except string) (int, error) {
-	ui, err := m.userIndex()
+	ui, err := m.userIndex(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -64,8 +64,8 @@ func (m *Manager) Save(r *http.Request) (http.Header, error) {
 	if c == nil {
 		return nil, errors.New("sesame: Save called on a request that Manager.Load did not prepare")
 	}
-	out, ok := c.http.W.(*headerWriter)
-	if !ok {
+	out := c.out
+	if out == nil {
 		return nil, errors.New("sesame: Save called on a request inside Manager.Handler; use Manager.Commit")
 	}
 	s := c.s.Load()

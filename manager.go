@@ -163,7 +163,7 @@ type CookieConfig struct {
 type Manager struct {
 	store        store.Store
 	local        bool               // the store's calls never block (store.Local)
-	clientSide   bool               // the store keeps records in the client (store.ClientSide)
+	client       store.ClientSide   // the store keeps records in the client; nil if not
 	shared       store.SharedLoader // the store can load without copying
 	cookieName   string
 	cookie       cookies.Options
@@ -210,8 +210,8 @@ func New(cfg Config) (*Manager, error) {
 		m.local = l.Local()
 	}
 	m.shared, _ = m.store.(store.SharedLoader)
-	if cs, ok := m.store.(store.ClientSide); ok {
-		m.clientSide = cs.ClientSide()
+	if cs, ok := m.store.(store.ClientSide); ok && cs.ClientSide() {
+		m.client = cs
 	}
 	if m.idle == 0 {
 		m.idle = DefaultIdleTimeout

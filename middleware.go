@@ -79,20 +79,21 @@ func safeMethod(method string) bool {
 }
 
 type requestState struct {
-	w    sessionWriter
-	ctx  sessionContext
-	http store.HTTP
+	w   sessionWriter
+	ctx sessionContext
 }
 
-// begin gives r a lazy session of m, whose cookie-backed store (if any)
+// begin gives r a lazy session of m, whose client-side store (if any)
 // writes to w, and returns the request that carries it. Handler and Load
 // both start here.
 func (st *requestState) begin(m *Manager, w http.ResponseWriter, r *http.Request) *http.Request {
 	st.ctx = sessionContext{Context: r.Context(), m: m}
 	r = r.WithContext(&st.ctx)
 	st.ctx.r = r
-	st.http = store.HTTP{W: w, R: r}
-	st.ctx.http = &st.http
+	st.ctx.out, _ = w.(*headerWriter)
+	if m.client != nil {
+		st.ctx.store = m.client.ForRequest(w, r)
+	}
 	return r
 }
 
@@ -101,10 +102,11 @@ func (st *requestState) begin(m *Manager, w http.ResponseWriter, r *http.Request
 // parent's, so derived contexts do not need a propagation goroutine.
 type sessionContext struct {
 	context.Context
-	m    *Manager
-	r    *http.Request // the request that carries this context
-	s    atomic.Pointer[Session]
-	http *store.HTTP // for cookie-backed stores
+	m     *Manager
+	r     *http.Request // the request that carries this context
+	s     atomic.Pointer[Session]
+	store store.Store   // the request's store, for client-side stores (store.ClientSide)
+	out   *headerWriter // the writer of a request that Load prepared; nil in Handler
 }
 
 // session returns the request's Session, allocating it on first use, so
@@ -128,8 +130,6 @@ func (c *sessionContext) Value(key any) any {
 		}
 	case lastSessionKey:
 		return c.session()
-	case store.HTTPKey:
-		return c.http
 	case stateKey:
 		if k.m == c.m {
 			return c
@@ -292,7 +292,7 @@ func (sw *sessionWriter) Unwrap() http.ResponseWriter { return sw.w }
 // the headers to w's.
 func (m *Manager) Commit(w http.ResponseWriter, r *http.Request) error {
 	if c, _ := r.Context().Value(stateKey{m}).(*sessionContext); c != nil {
-		if _, loaded := c.http.W.(*headerWriter); loaded {
+		if c.out != nil {
 			h, err := m.Save(r)
 			mergeHeader(w.Header(), h)
 			return err

@@ -70,6 +70,20 @@ func (m *Manager) commitContext(ctx context.Context) (context.Context, context.C
 	return m.callContext(context.WithoutCancel(ctx))
 }
 
+// storeFor returns the store for a call made with ctx: for a client-side
+// store (store.ClientSide), the one it returned for the request of this
+// manager that ctx belongs to (found under stateKey, which names the
+// manager, so nested managers each find their own), if any; else the
+// manager's store.
+func (m *Manager) storeFor(ctx context.Context) store.Store {
+	if m.client != nil {
+		if c, _ := ctx.Value(stateKey{m}).(*sessionContext); c != nil && c.store != nil {
+			return c.store
+		}
+	}
+	return m.store
+}
+
 func (m *Manager) storeLoad(ctx context.Context, key, path string) (store.Record, bool, error) {
 	ctx, cancel := m.callContext(ctx)
 	defer cancel()
@@ -80,7 +94,7 @@ func (m *Manager) storeLoad(ctx context.Context, key, path string) (store.Record
 	if m.shared != nil {
 		rec, ok, err = m.shared.LoadShared(ctx, key)
 	} else {
-		rec, ok, err = m.store.Load(ctx, key)
+		rec, ok, err = m.storeFor(ctx).Load(ctx, key)
 	}
 	var values map[string][]byte
 	if ok {
@@ -95,14 +109,14 @@ func (m *Manager) storeLoad(ctx context.Context, key, path string) (store.Record
 
 func (m *Manager) storeApply(ctx context.Context, key string, c store.Change, path string) error {
 	start := m.now()
-	err := m.store.Apply(ctx, key, c)
+	err := m.storeFor(ctx).Apply(ctx, key, c)
 	m.observe(ctx, "apply", key, path, start, err)
 	return m.storeErr("apply", err)
 }
 
 func (m *Manager) storeDelete(ctx context.Context, key, path string) error {
 	start := m.now()
-	err := m.store.Delete(ctx, key)
+	err := m.storeFor(ctx).Delete(ctx, key)
 	m.observe(ctx, "delete", key, path, start, err)
 	return m.storeErr("delete", err)
 }

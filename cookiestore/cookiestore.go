@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"sync"
 	"time"
 
@@ -24,9 +25,10 @@ const (
 	DefaultCompressThreshold = 256
 )
 
-// ErrNoRequest is returned when the store is called without the request and
-// response that sesame's Manager passes (see store.WithHTTP).
-var ErrNoRequest = errors.New("cookiestore: no request in context; use the store through sesame.Manager or store.WithHTTP")
+// ErrNoRequest is returned by the Store's own Load, Apply and Delete, which
+// have no request to read the cookies of: make a request's calls on the
+// store that [Store.ForRequest] returns (sesame's Manager does).
+var ErrNoRequest = errors.New("cookiestore: no request; call the store that ForRequest returns for the request")
 
 // Options configures a [Store].
 type Options struct {
@@ -70,7 +72,8 @@ type Epochs interface {
 }
 
 // Store keeps sessions in encrypted, chunked cookies. It is safe for
-// concurrent use; each call works on the request in its context.
+// concurrent use. It implements [store.ClientSide]: a request's calls are
+// made on the store that [Store.ForRequest] returns for it.
 type Store struct {
 	keys      *seal.Keyring
 	name      string
@@ -83,8 +86,9 @@ type Store struct {
 }
 
 var (
-	_ store.Store     = (*Store)(nil)
-	_ store.UserIndex = (*Store)(nil)
+	_ store.ClientSide = (*Store)(nil)
+	_ store.UserIndex  = (*Store)(nil)
+	_ store.UserIndex  = (*requestStore)(nil)
 )
 
 // New validates o and returns a Store.
@@ -138,6 +142,14 @@ func (s *Store) Name() string { return s.name }
 // ([store.ClientSide]).
 func (s *Store) ClientSide() bool { return true }
 
+// ForRequest returns the store for one request's calls, following
+// [store.ClientSide]: it reads the session from r's cookies and writes it to
+// w's Set-Cookie headers. sesame's Manager calls it for every request; call
+// it yourself to use the store without the Manager (in tests, say).
+func (s *Store) ForRequest(w http.ResponseWriter, r *http.Request) store.Store {
+	return &requestStore{s: s, w: w, r: r}
+}
+
 // payload is what the cookie carries, before compression and encryption.
 type payload struct {
 	Key       string            `json:"k"`
@@ -157,6 +169,14 @@ const (
 	flagDeflate = 1
 )
 
+// requestStore is the Store of one request: see [Store.ForRequest].
+type requestStore struct {
+	s  *Store
+	w  http.ResponseWriter
+	r  *http.Request
+	st state
+}
+
 // state is what one request has written, so that it reads its own writes
 // and a regenerate's delete of the old key does not clear the new cookie.
 type state struct {
@@ -166,32 +186,47 @@ type state struct {
 	written bool
 }
 
-func (s *Store) state(h *store.HTTP) *state {
-	return h.State(func() any { return &state{} }).(*state)
+// Load returns [ErrNoRequest] (or [store.ErrMalformedKey]): see
+// [Store.ForRequest].
+func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error) {
+	if !store.ValidKey(key) {
+		return store.Record{}, false, store.ErrMalformedKey
+	}
+	return store.Record{}, false, ErrNoRequest
 }
 
-func (s *Store) http(ctx context.Context) (*store.HTTP, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+// Apply returns [ErrNoRequest] (or an error for a malformed key or
+// change): see [Store.ForRequest].
+func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
+	if !store.ValidKey(key) {
+		return store.ErrMalformedKey
 	}
-	h := store.HTTPFrom(ctx)
-	if h == nil || h.R == nil {
-		return nil, ErrNoRequest
+	if err := store.CheckChange(&c); err != nil {
+		return fmt.Errorf("cookiestore: apply: %w", err)
 	}
-	return h, nil
+	return ErrNoRequest
+}
+
+// Delete returns [ErrNoRequest] (or [store.ErrMalformedKey]): see
+// [Store.ForRequest].
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if !store.ValidKey(key) {
+		return store.ErrMalformedKey
+	}
+	return ErrNoRequest
 }
 
 // read returns the payload for key from this request (its own writes first,
 // then its cookies), or nil.
-func (s *Store) read(ctx context.Context, h *store.HTTP, key string) (*payload, error) {
-	st := s.state(h)
+func (h *requestStore) read(ctx context.Context, key string) (*payload, error) {
+	s, st := h.s, &h.st
 	st.mu.Lock()
 	written, wkey, wp := st.written, st.key, st.p
 	st.mu.Unlock()
 	if written && wkey == key {
 		return wp, nil
 	}
-	raw, err := cookies.GetChunked(h.R, s.name, s.maxChunks)
+	raw, err := cookies.GetChunked(h.r, s.name, s.maxChunks)
 	if err != nil {
 		return nil, nil // missing or broken chunks: no session (fail closed)
 	}
@@ -214,7 +249,7 @@ func (s *Store) read(ctx context.Context, h *store.HTTP, key string) (*payload, 
 	}
 	if info.Stale {
 		// Sealed under an older key: re-issue it under the current one.
-		if err := s.write(h, key, p); err != nil {
+		if err := h.write(key, p); err != nil {
 			return nil, err
 		}
 	}
@@ -222,15 +257,14 @@ func (s *Store) read(ctx context.Context, h *store.HTTP, key string) (*payload, 
 }
 
 // Load returns the session sealed in the request's cookies under key.
-func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error) {
+func (h *requestStore) Load(ctx context.Context, key string) (store.Record, bool, error) {
 	if !store.ValidKey(key) {
 		return store.Record{}, false, store.ErrMalformedKey
 	}
-	h, err := s.http(ctx)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return store.Record{}, false, err
 	}
-	p, err := s.read(ctx, h, key)
+	p, err := h.read(ctx, key)
 	if err != nil || p == nil {
 		return store.Record{}, false, err
 	}
@@ -239,18 +273,18 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 
 // Apply merges c onto the request's session and writes the result to the
 // response's cookies. It cannot see changes other requests made meanwhile.
-func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
+func (h *requestStore) Apply(ctx context.Context, key string, c store.Change) error {
 	if !store.ValidKey(key) {
 		return store.ErrMalformedKey
 	}
 	if err := store.CheckChange(&c); err != nil {
 		return fmt.Errorf("cookiestore: apply: %w", err)
 	}
-	h, err := s.http(ctx)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	cur, err := s.read(ctx, h, key)
+	s := h.s
+	cur, err := h.read(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -273,10 +307,11 @@ func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
 	if c.SetUser {
 		p.Bound = now
 	}
-	return s.write(h, key, p)
+	return h.write(key, p)
 }
 
-func (s *Store) write(h *store.HTTP, key string, p *payload) error {
+func (h *requestStore) write(key string, p *payload) error {
+	s := h.s
 	msg, err := s.encode(p)
 	if err != nil {
 		return err
@@ -290,13 +325,13 @@ func (s *Store) write(h *store.HTTP, key string, p *payload) error {
 	if o.MaxAge < time.Second {
 		o.MaxAge = time.Second
 	}
-	if err := cookies.SetChunked(h.W, h.R, s.name, sealed, o, s.maxChunks); err != nil {
+	if err := cookies.SetChunked(h.w, h.r, s.name, sealed, o, s.maxChunks); err != nil {
 		if errors.Is(err, cookies.ErrTooLarge) {
 			return fmt.Errorf("%w: cookiestore: session is %d bytes sealed: %w", store.ErrTooLarge, len(sealed), err)
 		}
 		return fmt.Errorf("cookiestore: %w", err)
 	}
-	st := s.state(h)
+	st := &h.st
 	st.mu.Lock()
 	st.key, st.p, st.written = key, p, true
 	st.mu.Unlock()
@@ -305,22 +340,21 @@ func (s *Store) write(h *store.HTTP, key string, p *payload) error {
 
 // Delete clears the session's cookies, unless this request already wrote a
 // session under another key (a regenerated ID), which it keeps.
-func (s *Store) Delete(ctx context.Context, key string) error {
+func (h *requestStore) Delete(ctx context.Context, key string) error {
 	if !store.ValidKey(key) {
 		return store.ErrMalformedKey
 	}
-	h, err := s.http(ctx)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	st := s.state(h)
+	st := &h.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.written && st.key != key && st.p != nil {
 		return nil
 	}
 	st.key, st.p, st.written = key, nil, true
-	return cookies.ClearChunked(h.W, h.R, s.name, s.opts)
+	return cookies.ClearChunked(h.w, h.r, h.s.name, h.s.opts)
 }
 
 // UserSessions cannot list cookie sessions: they live in browsers. It
@@ -329,11 +363,30 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]store.Entry,
 	return nil, nil
 }
 
+// UserSessions returns nil, as [Store.UserSessions] does.
+func (h *requestStore) UserSessions(ctx context.Context, userID string) ([]store.Entry, error) {
+	return nil, nil
+}
+
 // DeleteUserSessions invalidates every cookie session of userID bound before
-// now, by moving the user's epoch (it needs [Options.Epochs]). The session
-// under except, when it is the current request's, is re-bound and survives.
-// The count is unknown and reported as 0.
+// now, by moving the user's epoch (it needs [Options.Epochs]). Without a
+// request, no session is spared: except is ignored (the store that
+// [Store.ForRequest] returns spares the request's own). The count is
+// unknown and reported as 0.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID, except string) (int, error) {
+	if s.epochs == nil {
+		return 0, errors.New("cookiestore: DeleteUserSessions needs Options.Epochs")
+	}
+	if err := s.epochs.SetEpoch(ctx, userID, s.now()); err != nil {
+		return 0, fmt.Errorf("%w: cookiestore: epoch: %w", store.ErrUnavailable, err)
+	}
+	return 0, nil
+}
+
+// DeleteUserSessions is [Store.DeleteUserSessions], except that the session
+// under except, when it is the request's own, is re-bound and survives.
+func (h *requestStore) DeleteUserSessions(ctx context.Context, userID, except string) (int, error) {
+	s := h.s
 	if s.epochs == nil {
 		return 0, errors.New("cookiestore: DeleteUserSessions needs Options.Epochs")
 	}
@@ -344,28 +397,24 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, except string) (
 	if except == "" {
 		return 0, nil
 	}
-	h := store.HTTPFrom(ctx)
-	if h == nil || h.R == nil {
-		return 0, nil
-	}
-	p, err := s.readIgnoringEpoch(h, except)
+	p, err := h.readIgnoringEpoch(except)
 	if err != nil || p == nil || p.UserID != userID {
 		return 0, err
 	}
 	p.Bound = now
-	return 0, s.write(h, except, p)
+	return 0, h.write(except, p)
 }
 
 // readIgnoringEpoch is read without the epoch check (the epoch just moved).
-func (s *Store) readIgnoringEpoch(h *store.HTTP, key string) (*payload, error) {
-	st := s.state(h)
+func (h *requestStore) readIgnoringEpoch(key string) (*payload, error) {
+	s, st := h.s, &h.st
 	st.mu.Lock()
 	written, wkey, wp := st.written, st.key, st.p
 	st.mu.Unlock()
 	if written && wkey == key {
 		return wp, nil
 	}
-	raw, err := cookies.GetChunked(h.R, s.name, s.maxChunks)
+	raw, err := cookies.GetChunked(h.r, s.name, s.maxChunks)
 	if err != nil {
 		return nil, nil
 	}

@@ -2,6 +2,7 @@ package cookiestore
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -43,7 +44,7 @@ type browser struct {
 
 var _ store.Store = (*browser)(nil)
 
-func (b *browser) do(key string, fn func(ctx context.Context) error) error {
+func (b *browser) do(key string, fn func(ctx context.Context, st store.Store) error) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r := httptest.NewRequest("GET", "https://example.com/", nil)
@@ -51,7 +52,7 @@ func (b *browser) do(key string, fn func(ctx context.Context) error) error {
 		r.AddCookie(c)
 	}
 	rec := httptest.NewRecorder()
-	err := fn(store.WithHTTP(context.Background(), rec, r))
+	err := fn(context.Background(), b.s.ForRequest(rec, r))
 	jar := map[string]*http.Cookie{}
 	for _, c := range b.jars[key] {
 		jar[c.Name] = c
@@ -74,8 +75,8 @@ func (b *browser) Load(ctx context.Context, key string) (rec store.Record, ok bo
 	if err := ctx.Err(); err != nil {
 		return rec, false, err
 	}
-	err = b.do(key, func(c context.Context) error {
-		rec, ok, err = b.s.Load(c, key)
+	err = b.do(key, func(c context.Context, st store.Store) error {
+		rec, ok, err = st.Load(c, key)
 		return err
 	})
 	return rec, ok, err
@@ -85,14 +86,14 @@ func (b *browser) Apply(ctx context.Context, key string, ch store.Change) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.do(key, func(c context.Context) error { return b.s.Apply(c, key, ch) })
+	return b.do(key, func(c context.Context, st store.Store) error { return st.Apply(c, key, ch) })
 }
 
 func (b *browser) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.do(key, func(c context.Context) error { return b.s.Delete(c, key) })
+	return b.do(key, func(c context.Context, st store.Store) error { return st.Delete(c, key) })
 }
 
 func TestConformance(t *testing.T) {
@@ -280,10 +281,76 @@ func TestEpochLogsOutOtherCookieSessions(t *testing.T) {
 	}
 }
 
-func TestNoRequestInContext(t *testing.T) {
+func TestTheStoreItselfHasNoRequest(t *testing.T) {
 	s, _ := New(Options{Keys: testKeys(t)})
-	if _, _, err := s.Load(context.Background(), storetest.NewKey()); err != ErrNoRequest {
-		t.Errorf("Load without a request: %v, want ErrNoRequest", err)
+	ctx, key := context.Background(), storetest.NewKey()
+	tests := []struct {
+		name string
+		call func(key string) error
+	}{
+		{"Load", func(key string) error { _, _, err := s.Load(ctx, key); return err }},
+		{"Apply", func(key string) error {
+			return s.Apply(ctx, key, store.Change{Create: true, Expires: time.Now().Add(time.Hour)})
+		}},
+		{"Delete", func(key string) error { return s.Delete(ctx, key) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.call(key); !errors.Is(err, ErrNoRequest) {
+				t.Errorf("got %v, want ErrNoRequest", err)
+			}
+			if err := tt.call("not a key"); !errors.Is(err, store.ErrMalformedKey) {
+				t.Errorf("got %v for a malformed key, want store.ErrMalformedKey", err)
+			}
+		})
+	}
+}
+
+// TestNestedManagersFindTheirOwnRequestStore: two managers on two cookie
+// stores serve one request, and the handler calls the outer manager with the
+// inner one's request. The outer manager still finds its own request's store:
+// "log out other devices" spares the current device's outer session.
+func TestNestedManagersFindTheirOwnRequestStore(t *testing.T) {
+	newManager := func(name string) *sesame.Manager {
+		cs, err := New(Options{Keys: testKeys(t), Name: name + "-data", Epochs: NewMemoryEpochs()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := sesame.New(sesame.Config{Store: cs, Cookie: sesame.CookieConfig{Name: name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	outer, inner := newManager("outer"), newManager("inner")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		s := outer.Session(r)
+		s.Regenerate()
+		s.SetUser("alice")
+		s.Put("user", "alice")
+		inner.Session(r).Put("theme", "dark")
+	})
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
+		user, _ := sesame.Get[string](outer.Session(r), "user")
+		theme, _ := sesame.Get[string](inner.Session(r), "theme")
+		io.WriteString(w, user+","+theme)
+	})
+	mux.HandleFunc("/logout-others", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := outer.LogoutOtherDevices(r); err != nil { // r is the inner manager's request
+			http.Error(w, err.Error(), 500)
+		}
+	})
+	srv := httptest.NewTLSServer(outer.Handler(inner.Handler(mux)))
+	t.Cleanup(srv.Close)
+	c := newClient(srv)
+	get(t, c, srv.URL+"/login")
+	if got := get(t, c, srv.URL+"/get"); got != "alice,dark" {
+		t.Fatalf("got %q, want both sessions' values: alice,dark", got)
+	}
+	get(t, c, srv.URL+"/logout-others")
+	if got := get(t, c, srv.URL+"/get"); got != "alice,dark" {
+		t.Errorf("got %q after logging out the other devices, want this device still logged in: alice,dark", got)
 	}
 }
 

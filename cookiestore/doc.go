@@ -17,6 +17,12 @@
 // it passes 4 KB), encrypted with XChaCha20-Poly1305 (package seal), bound to
 // the cookie name and to the session, and compressed above a threshold.
 //
+// Store implements [store.ClientSide]: the Manager makes each request's
+// calls on the store that [Store.ForRequest] returns for that request, which
+// reads the request's cookies and writes the response's. To use the store
+// without a Manager (in a test, say), call ForRequest yourself; the Store's
+// own Load, Apply and Delete return [ErrNoRequest].
+//
 // # What it cannot do
 //
 // Say it plainly, because it matters:

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -130,7 +131,8 @@ func (f WrapperFunc) Around(ctx context.Context, c *Call, next func(context.Cont
 // decorator that embeds a Store in a struct of its own hides them all: sesame
 // then cannot lock sessions, and takes flash messages at least once instead
 // of exactly once.) It always has the methods of [Local] and [ClientSide],
-// which report what inner's report, or false when inner has none, and
+// which report what inner's report, or false when inner has none (and
+// ForRequest, which wraps inner's store for the request with w), and
 // Unwrap, which returns inner. It does not implement [SharedLoader], an
 // optimisation rather than a capability: sesame loads through Load, which
 // copies the values. Other methods of inner (a sweeper,
@@ -207,6 +209,18 @@ func (s *wrapped) Local() bool {
 func (s *wrapped) ClientSide() bool {
 	cs, ok := s.inner.(ClientSide)
 	return ok && cs.ClientSide()
+}
+
+// ForRequest returns the wrapped store's store for the request (see
+// [ClientSide]), wrapped by the same Wrapper, so that the request's calls go
+// through it too. When the wrapped store is not client-side (ClientSide
+// reports false), it returns s: there is nothing per request.
+func (s *wrapped) ForRequest(w http.ResponseWriter, r *http.Request) Store {
+	cs, ok := s.inner.(ClientSide)
+	if !ok || !cs.ClientSide() {
+		return s
+	}
+	return Wrap(cs.ForRequest(w, r), s.w)
 }
 
 func (s *wrapped) Load(ctx context.Context, key string) (Record, bool, error) {

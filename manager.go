@@ -162,9 +162,9 @@ type CookieConfig struct {
 // one app.
 type Manager struct {
 	store        store.Store
-	local        bool               // the store's calls never block (store.Local)
-	client       store.ClientSide   // the store keeps records in the client; nil if not
-	shared       store.SharedLoader // the store can load without copying
+	local        bool             // the store's calls never block (localStore)
+	client       store.ClientSide // the store keeps records in the client; nil if not
+	shared       sharedLoader     // the store can load without copying
 	cookieName   string
 	cookie       cookies.Options
 	tokenHeader  string
@@ -206,10 +206,10 @@ func New(cfg Config) (*Manager, error) {
 	if m.store == nil {
 		m.store = memstore.New()
 	}
-	if l, ok := m.store.(store.Local); ok {
+	if l, ok := m.store.(localStore); ok {
 		m.local = l.Local()
 	}
-	m.shared, _ = m.store.(store.SharedLoader)
+	m.shared, _ = m.store.(sharedLoader)
 	if cs, ok := m.store.(store.ClientSide); ok && cs.ClientSide() {
 		m.client = cs
 	}
@@ -385,9 +385,3 @@ func StatusCode(err error) int {
 func (m *Manager) Error(w http.ResponseWriter, r *http.Request, err error) {
 	m.errorHandler(w, r, err)
 }
-
-// ParseDuration parses the human durations used in config files and flags:
-// "500ms", "30s", "30m", "2h", "7d", "2w", "1y" (y = 365.25 days), as well as
-// anything [time.ParseDuration] accepts. "", "0", negative values and
-// garbage are errors.
-func ParseDuration(s string) (time.Duration, error) { return cookies.ParseDuration(s) }

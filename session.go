@@ -59,7 +59,7 @@ type Session struct {
 	stored bool         // a live record exists under key
 	rec    store.Record // the loaded record's metadata (and values)
 	values map[string][]byte
-	shared bool // values is the store's map (store.SharedLoader): copy on write
+	shared bool // values is the store's map (sharedLoader): copy on write
 
 	// The change set.
 	clear bool

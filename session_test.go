@@ -1024,18 +1024,6 @@ func TestPingAndReady(t *testing.T) {
 	}
 }
 
-func TestParseDuration(t *testing.T) {
-	d, err := ParseDuration("7d")
-	if err != nil || d != 7*24*time.Hour {
-		t.Errorf("ParseDuration(7d) = %v, %v", d, err)
-	}
-	for _, bad := range []string{"", "0", "abc"} {
-		if _, err := ParseDuration(bad); err == nil {
-			t.Errorf("ParseDuration(%q) accepted", bad)
-		}
-	}
-}
-
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func TestTooLargeSessionIsRefusedAndKept(t *testing.T) {

@@ -12,6 +12,26 @@ import (
 // The manager's store calls: each is timed, reported as an EventStoreOp, and
 // its error classified so handlers can test it with errors.Is.
 
+// sharedLoader is implemented by stores that can return a record without
+// copying its values (memstore). The values of a shared record must never be
+// modified, by the store or the caller: sessions copy them before their
+// first change (copy on write), and the store replaces a record's values map
+// rather than changing it. It is the manager's business, not the store
+// contract's: a wrapper that embeds such a store and overrides Load must
+// override LoadShared too, or the manager goes around it.
+type sharedLoader interface {
+	// LoadShared is Load, returning values that the caller must not modify.
+	LoadShared(ctx context.Context, key string) (rec store.Record, ok bool, err error)
+}
+
+// localStore is implemented by stores whose calls never wait on I/O
+// (memstore): the manager calls them without a deadline for each call,
+// which would cost more than the call itself.
+type localStore interface {
+	// Local reports whether the store's calls never block on I/O.
+	Local() bool
+}
+
 func (m *Manager) storeErr(op string, err error) error {
 	switch {
 	case err == nil:
@@ -54,7 +74,7 @@ func (m *Manager) observeSize(ctx context.Context, op, key, path string, start t
 }
 
 // callContext bounds one store call by StoreTimeout, except for local
-// stores (store.Local), whose calls cannot hang and for which a timer would
+// stores (localStore), whose calls cannot hang and for which a timer would
 // cost more than the call.
 func (m *Manager) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if m.local {

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"net"
+	"net/http"
 	"sync/atomic"
 	"testing"
 
@@ -12,15 +13,18 @@ import (
 // counted wraps st in a decorator that counts every call sesame's manager
 // makes to it (Load, Apply, Delete, and the optional Take and Rename that it
 // finds by type assertion), so a benchmark can report store round trips per
-// request. The decorator implements store.Taker and store.Renamer exactly
-// when st does, and answers store.Local as st does, so the manager takes the
-// same paths as with st itself. (It hides store.Locker and store.UserIndex,
-// which no benchmark scenario uses.)
+// request. The decorator implements store.Taker, store.Renamer and
+// store.ClientSide exactly when st does, and answers Local and LoadShared
+// (the methods by which the manager finds memstore's fast paths) as st does,
+// so the manager takes the same paths as with st itself. (It hides
+// store.Locker and store.UserIndex, which no benchmark scenario uses.)
 func counted(st store.Store) (store.Store, *atomic.Int64) {
 	c := countingStore{inner: st, calls: new(atomic.Int64)}
 	_, take := st.(store.Taker)
 	_, rename := st.(store.Renamer)
 	switch {
+	case isClientSide(st):
+		return &countingClientSide{c}, c.calls
 	case take && rename:
 		return &countingTakerRenamer{c}, c.calls
 	case take:
@@ -51,10 +55,19 @@ func (c *countingStore) Delete(ctx context.Context, key string) error {
 	return c.inner.Delete(ctx, key)
 }
 
-// LoadShared forwards store.SharedLoader (memstore's copy-free load), and
-// falls back to Load, whose copy is just as safe to share.
+// sharedLoader and localStore are the method sets by which sesame's manager
+// finds memstore's copy-free load and its "never waits on I/O".
+type (
+	sharedLoader interface {
+		LoadShared(ctx context.Context, key string) (store.Record, bool, error)
+	}
+	localStore interface{ Local() bool }
+)
+
+// LoadShared forwards memstore's copy-free load, and falls back to Load,
+// whose copy is just as safe to share.
 func (c *countingStore) LoadShared(ctx context.Context, key string) (store.Record, bool, error) {
-	if sl, ok := c.inner.(store.SharedLoader); ok {
+	if sl, ok := c.inner.(sharedLoader); ok {
 		c.calls.Add(1)
 		return sl.LoadShared(ctx, key)
 	}
@@ -64,8 +77,24 @@ func (c *countingStore) LoadShared(ctx context.Context, key string) (store.Recor
 // Local answers for the wrapped store: the manager skips per-call deadline
 // timers for local stores (memstore).
 func (c *countingStore) Local() bool {
-	l, ok := c.inner.(store.Local)
+	l, ok := c.inner.(localStore)
 	return ok && l.Local()
+}
+
+func isClientSide(st store.Store) bool {
+	cs, ok := st.(store.ClientSide)
+	return ok && cs.ClientSide()
+}
+
+// countingClientSide counts the calls made on the store the wrapped
+// client-side store returns for each request (the cookie store's).
+type countingClientSide struct{ countingStore }
+
+// ClientSide reports true: counted makes one only for a client-side store.
+func (c *countingClientSide) ClientSide() bool { return true }
+
+func (c *countingClientSide) ForRequest(w http.ResponseWriter, r *http.Request) store.Store {
+	return &countingStore{inner: c.inner.(store.ClientSide).ForRequest(w, r), calls: c.calls}
 }
 
 func (c *countingStore) take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
@@ -101,11 +130,13 @@ func (c *countingTakerRenamer) Rename(ctx context.Context, oldKey, newKey string
 }
 
 var (
-	_ store.Local   = (*countingStore)(nil)
-	_ store.Taker   = (*countingTaker)(nil)
-	_ store.Renamer = (*countingRenamer)(nil)
-	_ store.Taker   = (*countingTakerRenamer)(nil)
-	_ store.Renamer = (*countingTakerRenamer)(nil)
+	_ localStore       = (*countingStore)(nil)
+	_ sharedLoader     = (*countingStore)(nil)
+	_ store.ClientSide = (*countingClientSide)(nil)
+	_ store.Taker      = (*countingTaker)(nil)
+	_ store.Renamer    = (*countingRenamer)(nil)
+	_ store.Taker      = (*countingTakerRenamer)(nil)
+	_ store.Renamer    = (*countingTakerRenamer)(nil)
 )
 
 // tripProxy is a TCP proxy on loopback that counts network round trips

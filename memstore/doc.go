@@ -6,7 +6,7 @@
 // processes serve the same users.
 //
 //	s := memstore.New()
-//	stop := s.StartSweeper(time.Minute)
+//	stop := s.StartPruner(time.Minute)
 //	defer stop()
 //
 // # Bounded memory
@@ -33,11 +33,11 @@
 // bookkeeping of a record (about 700 bytes besides its values) the store then
 // stays under about 200 MiB. Lower the bounds on small machines.
 //
-// # Expiry and the sweeper
+// # Expiry and pruning
 //
 // An expired record is never returned, but it occupies memory until it is
 // pruned or evicted. [Store.Prune] removes expired records (and expired
-// locks); [Store.StartSweeper] runs it periodically in a goroutine that
+// locks); [Store.StartPruner] runs it periodically in a goroutine that
 // starts when called and stops when the returned function is called. New
 // starts no goroutine.
 //

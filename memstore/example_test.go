@@ -11,8 +11,8 @@ import (
 
 func Example() {
 	s := memstore.New()
-	stop := s.StartSweeper(time.Minute)
-	defer stop() // returns once the sweeper's goroutine has exited
+	stop := s.StartPruner(time.Minute)
+	defer stop() // returns once the pruner's goroutine has exited
 
 	ctx := context.Background()
 	key := store.Key("a session ID")

@@ -77,17 +77,16 @@ type Store struct {
 }
 
 var (
-	_ store.Store        = (*Store)(nil)
-	_ store.Pruner       = (*Store)(nil)
-	_ store.Lister       = (*Store)(nil)
-	_ store.UserIndex    = (*Store)(nil)
-	_ store.Renamer      = (*Store)(nil)
-	_ store.Locker       = (*Store)(nil)
-	_ store.SharedLoader = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Pruner    = (*Store)(nil)
+	_ store.Lister    = (*Store)(nil)
+	_ store.UserIndex = (*Store)(nil)
+	_ store.Renamer   = (*Store)(nil)
+	_ store.Locker    = (*Store)(nil)
 )
 
 // New returns a store with the default bounds. It starts no goroutine; see
-// [Store.StartSweeper].
+// [Store.StartPruner].
 func New() *Store {
 	s, err := NewWithOptions(Options{})
 	if err != nil {
@@ -177,9 +176,11 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 	return rec, ok, err
 }
 
-// LoadShared is Load without the copy of the values, following
-// [store.SharedLoader]: the caller must not modify them. sesame's sessions
-// use it and copy on their first change.
+// LoadShared is Load without the copy of the values, for sesame's Manager,
+// which finds it by its name: the caller must not modify the values. sesame's
+// sessions copy them on their first change. A wrapper around the store that
+// overrides Load must override LoadShared too (or not have it), or the
+// Manager goes around it.
 func (s *Store) LoadShared(ctx context.Context, key string) (store.Record, bool, error) {
 	if err := check(ctx, "load", key); err != nil {
 		return store.Record{}, false, err

@@ -281,17 +281,17 @@ func TestPruneUsesTheClockAndClearsIndexes(t *testing.T) {
 	}
 }
 
-func TestTheSweeperPrunesAndStops(t *testing.T) {
+func TestThePrunerPrunesAndStops(t *testing.T) {
 	s, c := newTestStore(t, Options{})
 	create(t, s, c, storetest.NewKey(), nil)
 	c.advance(2 * time.Hour) // the record has expired
 	before := runtime.NumGoroutine()
-	stop := s.StartSweeper(time.Millisecond)
-	// Waiting for the sweeper's goroutine, not for an expiry.
+	stop := s.StartPruner(time.Millisecond)
+	// Waiting for the pruner's goroutine, not for an expiry.
 	deadline := time.Now().Add(10 * time.Second)
 	for s.Stats().Records != 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("got the expired record kept for 10s, want it swept")
+			t.Fatal("got the expired record kept for 10s, want it pruned")
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -305,13 +305,13 @@ func TestTheSweeperPrunesAndStops(t *testing.T) {
 	}
 }
 
-func TestStartSweeperPanicsWithoutAnInterval(t *testing.T) {
+func TestStartPrunerPanicsWithoutAnInterval(t *testing.T) {
 	defer func() {
 		if recover() == nil {
 			t.Error("got no panic, want one")
 		}
 	}()
-	New().StartSweeper(0)
+	New().StartPruner(0)
 }
 
 func TestLockTTLUsesTheClock(t *testing.T) {

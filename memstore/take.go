@@ -8,13 +8,11 @@ import (
 	"github.com/sesamego/sesame/store"
 )
 
-var (
-	_ store.Taker = (*Store)(nil)
-	_ store.Local = (*Store)(nil)
-)
+var _ store.Taker = (*Store)(nil)
 
-// Local reports true: the store's calls never wait on I/O, so sesame calls
-// them without a deadline.
+// Local reports true, for sesame's Manager, which finds it by its name: the
+// store's calls never wait on I/O, so the Manager makes them without a
+// deadline, which would cost more than the call.
 func (s *Store) Local() bool { return true }
 
 // Take removes field from the live record under key and returns its value,

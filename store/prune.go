@@ -11,8 +11,8 @@ import (
 // (which may be nil). It returns a function that cancels a prune under way,
 // waits until the goroutine has exited, and may be called more than once.
 // The goroutine exits only when stop is called. StartPruning panics if
-// interval is not positive. Stores build their StartSweeper / StartPruner
-// methods on it; apps can call it for any [Pruner].
+// interval is not positive. Stores build their StartPruner methods on it;
+// apps can call it for any [Pruner].
 func StartPruning(p Pruner, interval time.Duration, report func(n int, err error)) (stop func()) {
 	if interval <= 0 {
 		panic("store: StartPruning needs a positive interval")

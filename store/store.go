@@ -374,22 +374,3 @@ type Taker interface {
 	// losing the value to a lost reply). Empty means no identity.
 	Take(ctx context.Context, key, field, id string) (value []byte, ok bool, err error)
 }
-
-// SharedLoader is implemented by stores that can return a record without
-// copying its values (memstore). The values of a shared record must never be
-// modified, by the store or the caller: sesame copies them before its first
-// change (copy on write), and a store replaces a record's values map rather
-// than changing it. A decorator that embeds such a store and overrides Load
-// must override LoadShared too, or sesame goes around it.
-type SharedLoader interface {
-	// LoadShared is Load, returning values that the caller must not modify.
-	LoadShared(ctx context.Context, key string) (rec Record, ok bool, err error)
-}
-
-// Local is implemented by stores whose calls never wait on I/O (memstore).
-// sesame calls them without setting up a deadline for each call, which
-// would cost more than the call itself.
-type Local interface {
-	// Local reports whether the store's calls never block on I/O.
-	Local() bool
-}

@@ -130,13 +130,15 @@ func (f WrapperFunc) Around(ctx context.Context, c *Call, next func(context.Cont
 // it would find on inner, and each of those calls goes through w. (A
 // decorator that embeds a Store in a struct of its own hides them all: sesame
 // then cannot lock sessions, and takes flash messages at least once instead
-// of exactly once.) It always has the methods of [Local] and [ClientSide],
-// which report what inner's report, or false when inner has none (and
-// ForRequest, which wraps inner's store for the request with w), and
-// Unwrap, which returns inner. It does not implement [SharedLoader], an
-// optimisation rather than a capability: sesame loads through Load, which
-// copies the values. Other methods of inner (a sweeper,
-// Close) are not on it: call them on inner.
+// of exactly once.) It always has the methods of [ClientSide], which
+// report what inner's report (ClientSide is false when inner has none, and
+// ForRequest wraps inner's store for the request with w); Local, which
+// reports what inner's Local reports, or false (memstore's: its calls never
+// wait on I/O, so sesame makes them without a deadline); and Unwrap, which
+// returns inner. It does not have memstore's LoadShared, an optimisation
+// rather than a capability: sesame loads through Load, which copies the
+// values. Other methods of inner (a pruner, Close) are not on it: call them
+// on inner.
 //
 // Wrap may be applied to a wrapped store; the outer wrapper runs first.
 func Wrap(inner Store, w Wrapper) Store {
@@ -201,7 +203,7 @@ func (s *wrapped) Unwrap() Store { return s.inner }
 
 // Local reports what the wrapped store's Local reports, or false.
 func (s *wrapped) Local() bool {
-	l, ok := s.inner.(Local)
+	l, ok := s.inner.(interface{ Local() bool })
 	return ok && l.Local()
 }
 

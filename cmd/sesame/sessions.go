@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sesamego/sesame"
+	"github.com/sesamego/sesame/cookies"
 	"github.com/sesamego/sesame/store"
 )
 
@@ -86,7 +86,7 @@ func sortSessions(ss []session) {
 	})
 }
 
-// durationFlag is a flag holding a sesame.ParseDuration duration.
+// durationFlag is a flag holding a cookies.ParseDuration duration.
 type durationFlag struct{ d time.Duration }
 
 func (f *durationFlag) String() string {
@@ -97,7 +97,7 @@ func (f *durationFlag) String() string {
 }
 
 func (f *durationFlag) Set(s string) error {
-	d, err := sesame.ParseDuration(s)
+	d, err := cookies.ParseDuration(s)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sesamego/sesame"
+	"github.com/sesamego/sesame/cookies"
 	"github.com/sesamego/sesame/filestore"
 	"github.com/sesamego/sesame/redisstore"
 	"github.com/sesamego/sesame/sqlstore"
@@ -54,7 +54,7 @@ func (c *cli) addStoreFlags(fs *flag.FlagSet, timeout time.Duration) *storeFlags
 			sf.timeout = 0
 			return nil
 		}
-		d, err := sesame.ParseDuration(s)
+		d, err := cookies.ParseDuration(s)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,55 @@
+package sesame
+
+import (
+	"testing"
+
+	"github.com/sesamego/sesame/cookiestore"
+	"github.com/sesamego/sesame/filestore"
+	"github.com/sesamego/sesame/memstore"
+	"github.com/sesamego/sesame/seal"
+	"github.com/sesamego/sesame/store"
+)
+
+// TestTheManagerFindsItsStoresFastPaths: the manager finds memstore's
+// LoadShared and Local, and the cookie store's ForRequest, by their method
+// sets (the interfaces are the manager's own, not the store contract's), so
+// a renamed or retyped method would silently lose them.
+func TestTheManagerFindsItsStoresFastPaths(t *testing.T) {
+	fs, err := filestore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := seal.NewKeyring(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := cookiestore.New(cookiestore.Options{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name                      string
+		store                     store.Store
+		local, shared, clientSide bool
+	}{
+		{"memstore", memstore.New(), true, true, false},
+		{"filestore", fs, false, false, false},
+		{"cookiestore", cs, false, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := New(Config{Store: tt.store})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.local != tt.local || (m.shared != nil) != tt.shared || (m.client != nil) != tt.clientSide {
+				t.Errorf("got local %v, shared %v, client-side %v; want %v, %v, %v",
+					m.local, m.shared != nil, m.client != nil, tt.local, tt.shared, tt.clientSide)
+			}
+		})
+	}
+}

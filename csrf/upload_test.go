@@ -71,8 +71,8 @@ func (a *uploadApp) post(body io.Reader, header map[string]string) (code int, re
 
 const boundary = "sesame-test-boundary"
 
-// field is one part of a multipart body; a part with a filename is a file.
-func field(name, filename, value string) string {
+// formPart is one part of a multipart body; a part with a filename is a file.
+func formPart(name, filename, value string) string {
 	disp := fmt.Sprintf("form-data; name=%q", name)
 	if filename != "" {
 		disp += fmt.Sprintf("; filename=%q", filename)
@@ -159,7 +159,7 @@ func TestLargeUploadsAreNotBuffered(t *testing.T) {
 		header map[string]string
 	}{
 		{"the token in the header", func() io.Reader { return bigFile("", size, "") }, map[string]string{DefaultHeaderName: a.token}},
-		{"the token field before the file", func() io.Reader { return bigFile(field("_csrf", "", a.token), size, "") }, nil},
+		{"the token field before the file", func() io.Reader { return bigFile(formPart("_csrf", "", a.token), size, "") }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,7 +183,7 @@ func TestLargeUploadsAreNotBuffered(t *testing.T) {
 
 func TestATokenFieldAfterAFileIsRefusedWithoutReadingTheUpload(t *testing.T) {
 	a := newUploadApp(t, func(w http.ResponseWriter, r *http.Request) { t.Error("the handler ran") })
-	code, read := a.post(bigFile("", 50<<20, field("_csrf", "", a.token)), nil)
+	code, read := a.post(bigFile("", 50<<20, formPart("_csrf", "", a.token)), nil)
 	if code != http.StatusForbidden || !errors.Is(a.lastErr, ErrMissingToken) {
 		t.Fatalf("got %d with %v, want 403 and ErrMissingToken", code, a.lastErr)
 	}
@@ -220,13 +220,13 @@ func TestMultipartForms(t *testing.T) {
 		wantErr  error
 		wantName string
 	}{
-		{"the token first, then fields and a file", field("_csrf", "", a.token) + field("name", "", "Ada") + field("file", "a.txt", "hello") + closing, 200, nil, "Ada"},
-		{"text fields before the token", field("comment", "", comment) + field("name", "", "Ada") + field("_csrf", "", a.token) + field("file", "a.txt", "hello") + closing, 200, nil, "Ada"},
-		{"a form without the token field", field("name", "", "Ada") + field("file", "a.txt", "hello") + closing, 403, ErrMissingToken, ""},
-		{"the token in a file part", field("_csrf", "token.txt", a.token) + field("file", "a.txt", "hello") + closing, 403, ErrMissingToken, ""},
+		{"the token first, then fields and a file", formPart("_csrf", "", a.token) + formPart("name", "", "Ada") + formPart("file", "a.txt", "hello") + closing, 200, nil, "Ada"},
+		{"text fields before the token", formPart("comment", "", comment) + formPart("name", "", "Ada") + formPart("_csrf", "", a.token) + formPart("file", "a.txt", "hello") + closing, 200, nil, "Ada"},
+		{"a form without the token field", formPart("name", "", "Ada") + formPart("file", "a.txt", "hello") + closing, 403, ErrMissingToken, ""},
+		{"the token in a file part", formPart("_csrf", "token.txt", a.token) + formPart("file", "a.txt", "hello") + closing, 403, ErrMissingToken, ""},
 		{"a body that is not multipart", "--another-boundary\r\n\r\nhello", 403, ErrMissingToken, ""},
-		{"another token", field("_csrf", "", mask(newToken())) + field("file", "a.txt", "hello") + closing, 403, ErrBadToken, ""},
-		{"a token field over 1 KiB", field("_csrf", "", strings.Repeat("A", 2000)) + field("file", "a.txt", "hello") + closing, 403, ErrBadToken, ""},
+		{"another token", formPart("_csrf", "", mask(newToken())) + formPart("file", "a.txt", "hello") + closing, 403, ErrBadToken, ""},
+		{"a token field over 1 KiB", formPart("_csrf", "", strings.Repeat("A", 2000)) + formPart("file", "a.txt", "hello") + closing, 403, ErrBadToken, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,8 +250,8 @@ func TestMultipartForms(t *testing.T) {
 // byte.
 func FuzzMultipartToken(f *testing.F) {
 	tok := mask(newToken())
-	f.Add(field("_csrf", "", tok) + field("file", "a.txt", "hello") + closing)
-	f.Add(field("file", "a.txt", "hello") + field("_csrf", "", tok) + closing)
+	f.Add(formPart("_csrf", "", tok) + formPart("file", "a.txt", "hello") + closing)
+	f.Add(formPart("file", "a.txt", "hello") + formPart("_csrf", "", tok) + closing)
 	f.Add("--" + boundary + "\r\nContent-Disposition: form-data; name=\"_csrf\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nab=3Dc\r\n" + closing)
 	f.Add("")
 	f.Add("--" + boundary + "--")
@@ -285,7 +285,7 @@ func TestAFormParsedBeforeTheCheckIsRead(t *testing.T) {
 		}
 		inner.ServeHTTP(w, r)
 	})
-	code, _ := a.post(strings.NewReader(field("name", "", "Ada")+field("_csrf", "", a.token)+closing), nil)
+	code, _ := a.post(strings.NewReader(formPart("name", "", "Ada")+formPart("_csrf", "", a.token)+closing), nil)
 	if code != http.StatusOK || got != "Ada" {
 		t.Errorf("got %d (err %v) and name %q, want 200 and Ada", code, a.lastErr, got)
 	}

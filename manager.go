@@ -209,9 +209,10 @@ func New(cfg Config) (*Manager, error) {
 	if l, ok := m.store.(localStore); ok {
 		m.local = l.Local()
 	}
-	m.shared, _ = m.store.(sharedLoader)
 	if cs, ok := m.store.(store.ClientSide); ok && cs.ClientSide() {
-		m.client = cs
+		m.client = cs // loads go to the request's store: no shared loads
+	} else {
+		m.shared, _ = m.store.(sharedLoader)
 	}
 	if m.idle == 0 {
 		m.idle = DefaultIdleTimeout

@@ -1,6 +1,7 @@
 package sesame
 
 import (
+	"context"
 	"testing"
 
 	"github.com/sesamego/sesame/cookiestore"
@@ -39,6 +40,9 @@ func TestTheManagerFindsItsStoresFastPaths(t *testing.T) {
 		{"memstore", memstore.New(), true, true, false},
 		{"filestore", fs, false, false, false},
 		{"cookiestore", cs, false, false, true},
+		// A client-side store's loads go to the request's store, even when
+		// the store (a decorator) has a LoadShared of its own.
+		{"a client-side store with LoadShared", sharedClientSide{cs}, false, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,4 +56,12 @@ func TestTheManagerFindsItsStoresFastPaths(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sharedClientSide is a client-side store with a LoadShared method, as a
+// decorator that forwards every fast path may have.
+type sharedClientSide struct{ *cookiestore.Store }
+
+func (s sharedClientSide) LoadShared(ctx context.Context, key string) (store.Record, bool, error) {
+	return s.Load(ctx, key)
 }

@@ -56,14 +56,28 @@
 // [Store.Migrate] creates one session table (default "sesame_sessions"), a
 // lock table, a table of applied changes on PostgreSQL and MySQL (see "At
 // most once") and a table of remember-me tokens beside it (the store is also
-// a [store.TokenStore] for package remember); [Schema] returns the same
-// statements as text for databases migrated by hand. A session row holds
-// the key (the hex SHA-256 of the session ID, never the ID), the values as
-// one blob, the user ID (indexed), the client's IP and user agent, and the
-// created, last-seen and expiry times (expiry indexed). Values are the JSON document of
-// [store.EncodeValues] in a binary column, so they come back byte for byte
-// and values over [Options.CompressThreshold] (1 KiB) are gzip-compressed.
+// a [store.TokenStore] for package remember). A session row holds
+// the key (the hex SHA-256 of the session ID, never the ID), the values, the
+// user ID (indexed), the client's IP and user agent, and the
+// created, last-seen and expiry times (expiry indexed). [Schema] returns the
+// same statements as text for databases migrated by hand.
 //
+// # Migrations
+//
+// The schema is versioned. Each change to it is a numbered migration, SQL
+// for each engine embedded in this package ([Migrations]), and a database
+// records the ones applied to it in a table of its own, Table +
+// "_migrations". [Store.Migrate] applies the ones it lacks, in order, under
+// a lock that makes concurrent migrations from several processes safe
+// (pg_advisory_xact_lock on PostgreSQL, GET_LOCK on MySQL, the write lock on
+// SQLite), and in one transaction where DDL is transactional (PostgreSQL,
+// SQLite). [Store.ApplyMigrations] also says what it applied and
+// [Store.PendingMigrations] what it would apply; the CLI's sesame migrate
+// prints both (--dry-run). Run Migrate after every upgrade of sesame. A
+// database created before the schema was versioned is at version 0, and
+// migration 1 (the schema of that time, written with IF NOT EXISTS) passes
+// it through unchanged, its sessions intact.
+
 // # Atomic changes
 //
 // A change set is applied by one short transaction that locks the row
@@ -100,8 +114,7 @@
 // lock) are idempotent and repeated without an ID.
 //
 // [store.Pruner]'s Prune removes entries older than twice
-// [store.RetryWindow]. Migrate adds the ops table to the schema of an
-// earlier version. SQLite is embedded: a change never reaches it twice, so
+// [store.RetryWindow]. SQLite is embedded: a change never reaches it twice, so
 // it has no ops table and pays nothing.
 //
 // # Time

@@ -48,6 +48,12 @@ type Engine struct {
 	// Duplicate reports whether err is a unique key violation.
 	Duplicate func(err error) bool
 
+	// Exists reports whether err says that what a DDL statement creates
+	// (a table, a column, an index) exists already: on an engine whose DDL
+	// is not transactional (MySQL), a migration cut short is run again,
+	// and its statements that had taken effect fail so.
+	Exists func(err error) bool
+
 	// NotSent reports whether err proves that a statement never reached
 	// the server (no connection could be made), beyond the errors package
 	// sqlstore knows itself (driver.ErrBadConn, sql.ErrConnDone, a dial

@@ -25,6 +25,7 @@ func init() {
 		Conflict:  conflict,
 		ConnLost:  connLost,
 		Duplicate: duplicate,
+		Exists:    exists,
 		Answer:    answer,
 	})
 }
@@ -133,6 +134,13 @@ func connLost(err error) bool {
 func duplicate(err error) bool {
 	n, ok := number(err)
 	return ok && n == 1062
+}
+
+// exists: 1050 ER_TABLE_EXISTS_ERROR, 1060 ER_DUP_FIELDNAME, 1061
+// ER_DUP_KEYNAME.
+func exists(err error) bool {
+	n, ok := number(err)
+	return ok && (n == 1050 || n == 1060 || n == 1061)
 }
 
 // answer: the server answered with an error, so nothing was committed,

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-		"strings"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"

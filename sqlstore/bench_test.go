@@ -43,12 +43,15 @@ func cart() []byte {
 
 func storedBytes(t testing.TB, s *Store, k string) int {
 	t.Helper()
-	fn := "length"
-	if s.dialect == Postgres {
-		fn = "octet_length"
+	expr := "length(data) + COALESCE(length(vals), 0)"
+	switch s.dialect {
+	case Postgres:
+		expr = "octet_length(data) + COALESCE(octet_length(vals::text), 0)"
+	case SQLite:
+		expr = "length(data) + COALESCE(length(CAST(vals AS BLOB)), 0)"
 	}
 	var n int
-	q := s.dialect.rebind("SELECT " + fn + "(data) FROM " + s.dialect.quote(s.table) + " WHERE id = ?")
+	q := s.dialect.rebind("SELECT " + expr + " FROM " + s.dialect.quote(s.table) + " WHERE id = ?")
 	if err := s.db.QueryRow(q, k).Scan(&n); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // gets the live row (ok false when there is none) and returns the write,
 // or a write with an empty query to write nothing; its error, classified,
 // ends the transaction.
-type lockedFunc func(rec store.Record, data []byte, ok bool) (w write, err error)
+type lockedFunc func(rec store.Record, raw rawValues, ok bool) (w write, err error)
 
 // write is a statement that writes a row, and the result to remember with
 // the operation's identity (a Take's value).
@@ -41,11 +41,11 @@ func (s *Store) lockedUpdate(ctx context.Context, op, key, id string, now time.T
 	nowArg := s.dialect.timeArg(now)
 	if s.eng.Pipeline == nil || s.noPipeline {
 		return s.inTx(ctx, op, id, func(q querier) ([]byte, error) {
-			rec, data, ok, err := scanRecord(q.QueryRowContext(ctx, s.q.lockRow, key, nowArg))
+			rec, raw, ok, err := scanRecord(q.QueryRowContext(ctx, s.q.lockRow, key, nowArg))
 			if err != nil {
 				return nil, s.dbErr(ctx, op, err)
 			}
-			w, err := f(rec, data, ok)
+			w, err := f(rec, raw, ok)
 			if err != nil || w.query == "" {
 				return nil, err
 			}
@@ -115,13 +115,12 @@ func (s *Store) pipelinedUpdate(ctx context.Context, op, key, id string, nowArg 
 // pipeline runs the transaction of pipelinedUpdate on pc.
 func (s *Store) pipeline(ctx context.Context, op string, pc engine.Conn, key, id string, nowArg any, f lockedFunc) (result []byte, maybe bool, err error) {
 	var rec store.Record
-	var data []byte
+	var raw rawValues
 	found := true
 	br := pc.SendBatch(ctx, []engine.Stmt{{Query: "begin"}, {Query: s.q.lockRow, Args: []any{key, nowArg}}})
 	_, err = br.Exec()
 	if err == nil {
-		err = br.QueryRow(&data, &rec.UserID, &rec.IP, &rec.UserAgent,
-			timeCol{&rec.Created}, timeCol{&rec.LastSeen}, timeCol{&rec.Expires})
+		err = br.QueryRow(raw.dest(&rec)...)
 		if errors.Is(err, sql.ErrNoRows) {
 			found, err = false, nil
 		}
@@ -133,7 +132,7 @@ func (s *Store) pipeline(ctx context.Context, op string, pc engine.Conn, key, id
 		// No COMMIT was sent: nothing took effect.
 		return nil, false, s.dbErr(ctx, op, err)
 	}
-	w, err := f(rec, data, found)
+	w, err := f(rec, raw, found)
 	if err != nil || w.query == "" {
 		if _, rerr := pc.Exec(ctx, "rollback"); rerr != nil && err == nil {
 			err = s.dbErr(ctx, op, rerr)

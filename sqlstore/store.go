@@ -212,7 +212,12 @@ type queries struct {
 	touchPrefix, touchWhere                                                                string
 }
 
-const recordCols = `data, user_id, ip, user_agent, created, last_seen, expires`
+// recordCols are the columns of a record that scanRecord reads;
+// insertCols those a new row gets after its id.
+const (
+	recordCols = `data, vals, user_id, ip, user_agent, created, last_seen, expires`
+	insertCols = `data, vals, size, user_id, ip, user_agent, created, last_seen, expires`
+)
 
 func buildQueries(d Dialect, table string, batch int) queries {
 	t := d.quote(table)
@@ -224,14 +229,14 @@ func buildQueries(d Dialect, table string, batch int) queries {
 	if d != SQLite { // SQLite's BEGIN IMMEDIATE already holds the write lock
 		q.lockRow += ` FOR UPDATE`
 	}
-	q.update = r(`UPDATE ` + t + ` SET data = ?, user_id = ?, ip = ?, user_agent = ?, last_seen = ?, expires = ? WHERE id = ?`)
-	q.updateData = r(`UPDATE ` + t + ` SET data = ? WHERE id = ?`)
-	insert := `INSERT INTO ` + t + ` (id, ` + recordCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	q.update = r(`UPDATE ` + t + ` SET data = ?, vals = ?, size = ?, user_id = ?, ip = ?, user_agent = ?, last_seen = ?, expires = ? WHERE id = ?`)
+	q.updateData = r(`UPDATE ` + t + ` SET data = ?, vals = ?, size = ? WHERE id = ?`)
+	insert := `INSERT INTO ` + t + ` (id, ` + insertCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	q.insert = r(insert)
 	if d != MySQL {
 		// Create in one statement: insert, or replace an expired row.
 		// No row changed means a live record holds the key.
-		q.upsert = r(insert + ` ON CONFLICT (id) DO UPDATE SET data = excluded.data, user_id = excluded.user_id, ` +
+		q.upsert = r(insert + ` ON CONFLICT (id) DO UPDATE SET data = excluded.data, vals = excluded.vals, size = excluded.size, user_id = excluded.user_id, ` +
 			`ip = excluded.ip, user_agent = excluded.user_agent, created = excluded.created, ` +
 			`last_seen = excluded.last_seen, expires = excluded.expires WHERE ` + t + `.expires <= ?`)
 		q.lock = r(`INSERT INTO ` + l + ` (id, token, expires) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE ` +
@@ -279,11 +284,11 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 	}
 	now := s.dialect.timeArg(normTime(s.now()))
 	var rec store.Record
-	var data []byte
+	var raw rawValues
 	var ok bool
 	var err error
 	err = s.retry(ctx, true, func() (err error) {
-		rec, data, ok, err = scanRecord(s.db.QueryRowContext(ctx, s.q.load, key, now))
+		rec, raw, ok, err = scanRecord(s.db.QueryRowContext(ctx, s.q.load, key, now))
 		return err
 	})
 	if err != nil {
@@ -292,23 +297,41 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 	if !ok {
 		return store.Record{}, false, nil
 	}
-	if rec.Values, err = store.DecodeValues(data, s.maxSize); err != nil {
+	if rec.Values, err = s.decodeValues(raw); err != nil {
 		return store.Record{}, false, fmt.Errorf("sqlstore: load: %w", err)
 	}
 	return rec, true, nil
 }
 
 // scanRecord scans the columns of recordCols; ok is false on no row.
-func scanRecord(row *sql.Row) (rec store.Record, data []byte, ok bool, err error) {
-	err = row.Scan(&data, &rec.UserID, &rec.IP, &rec.UserAgent,
-		timeCol{&rec.Created}, timeCol{&rec.LastSeen}, timeCol{&rec.Expires})
+func scanRecord(row *sql.Row) (rec store.Record, raw rawValues, ok bool, err error) {
+	err = row.Scan(raw.dest(&rec)...)
 	if errors.Is(err, errNoRows) {
-		return store.Record{}, nil, false, nil
+		return store.Record{}, rawValues{}, false, nil
 	}
 	if err != nil {
-		return store.Record{}, nil, false, err
+		return store.Record{}, rawValues{}, false, err
 	}
-	return rec, data, true, nil
+	return rec, raw, true, nil
+}
+
+// rawValues are the columns that hold a record's values, as read: the
+// data blob and, from schema version 2, the vals object (see vals.go).
+type rawValues struct{ data, vals []byte }
+
+// dest returns the scan destinations of recordCols, into r and rec.
+func (r *rawValues) dest(rec *store.Record) []any {
+	return []any{&r.data, &r.vals, &rec.UserID, &rec.IP, &rec.UserAgent,
+		timeCol{&rec.Created}, timeCol{&rec.LastSeen}, timeCol{&rec.Expires}}
+}
+
+// decodeValues decodes the values of a row: from vals when it has them,
+// from the data blob of earlier versions and tombstones otherwise.
+func (s *Store) decodeValues(r rawValues) (map[string][]byte, error) {
+	if r.vals != nil {
+		return decodeVals(r.vals, s.maxSize)
+	}
+	return store.DecodeValues(r.data, s.maxSize)
 }
 
 // Apply applies c atomically to the record under key. See [store.Store].
@@ -353,22 +376,23 @@ func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
 		return s.touch(ctx, key, c, now)
 	}
 	d := s.dialect
-	_, err := s.lockedUpdate(ctx, "apply", key, c.ID, now, func(cur store.Record, data []byte, ok bool) (write, error) {
+	_, err := s.lockedUpdate(ctx, "apply", key, c.ID, now, func(cur store.Record, raw rawValues, ok bool) (write, error) {
 		if !ok {
 			return write{}, fmt.Errorf("sqlstore: apply: %w", store.ErrNotFound)
 		}
 		var err error
-		if cur.Values, err = store.DecodeValues(data, s.maxSize); err != nil {
+		if cur.Values, err = s.decodeValues(raw); err != nil {
 			return write{}, fmt.Errorf("sqlstore: apply: %w", err)
 		}
 		rec, err := store.Merge(cur, true, c, now)
 		if err != nil {
 			return write{}, fmt.Errorf("sqlstore: apply: %w", err)
 		}
-		if data, err = s.encode(rec); err != nil {
+		e, err := s.encode(rec)
+		if err != nil {
 			return write{}, fmt.Errorf("sqlstore: apply: %w", err)
 		}
-		return write{query: s.q.update, args: []any{data, rec.UserID, rec.IP, rec.UserAgent,
+		return write{query: s.q.update, args: []any{e.data, e.vals, e.size, rec.UserID, rec.IP, rec.UserAgent,
 			d.timeArg(rec.LastSeen), d.timeArg(rec.Expires), key}}, nil
 	})
 	return err
@@ -398,12 +422,26 @@ func (s *Store) prepare(c *store.Change) time.Time {
 	return now
 }
 
-// encode checks the size of rec and encodes its values.
-func (s *Store) encode(rec store.Record) ([]byte, error) {
-	if n := store.Size(rec.Values); n > s.maxSize {
-		return nil, fmt.Errorf("session of %d bytes is over the limit of %d bytes: %w", n, s.maxSize, store.ErrTooLarge)
+// encoded are the values of a record as a row holds them.
+type encoded struct {
+	data []byte
+	vals any // the vals column: a string, or nil for NULL
+	size int64
+}
+
+// encode checks the size of rec and encodes its values: in vals (see
+// vals.go), or for a tombstone in the data blob of earlier versions, whose
+// bytes the touch path recognises.
+func (s *Store) encode(rec store.Record) (encoded, error) {
+	n := store.Size(rec.Values)
+	if n > s.maxSize {
+		return encoded{}, fmt.Errorf("session of %d bytes is over the limit of %d bytes: %w", n, s.maxSize, store.ErrTooLarge)
 	}
-	return store.EncodeValues(rec.Values, s.threshold)
+	if store.IsTombstone(rec) {
+		data, err := store.EncodeValues(rec.Values, s.threshold)
+		return encoded{data: data, size: int64(n)}, err
+	}
+	return encoded{data: valsMarker, vals: encodeVals(rec.Values, s.threshold), size: int64(n)}, nil
 }
 
 // create inserts the record c describes, replacing an expired one.
@@ -412,12 +450,12 @@ func (s *Store) create(ctx context.Context, key string, c store.Change, now time
 	if err != nil {
 		return fmt.Errorf("sqlstore: apply: %w", err)
 	}
-	data, err := s.encode(rec)
+	e, err := s.encode(rec)
 	if err != nil {
 		return fmt.Errorf("sqlstore: apply: %w", err)
 	}
 	d := s.dialect
-	args := []any{key, data, rec.UserID, rec.IP, rec.UserAgent,
+	args := []any{key, e.data, e.vals, e.size, rec.UserID, rec.IP, rec.UserAgent,
 		d.timeArg(rec.Created), d.timeArg(rec.LastSeen), d.timeArg(rec.Expires)}
 	id := s.opID(c.ID)
 	switch {

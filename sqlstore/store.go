@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -112,6 +113,13 @@ type Store struct {
 	// noPipeline makes PostgreSQL use database/sql transactions like the
 	// other engines; benchmarks set it to measure what pipelining saves.
 	noPipeline bool
+
+	// inPlaceOff turns the in-place path off (see inplace.go), for tests
+	// and benchmarks of the transaction path; noBatch is set when the
+	// pool's MySQL connections cannot run batches.
+	inPlaceOff, noBatch atomic.Bool
+	// inPlaced counts the changes applied in place, for tests.
+	inPlaced atomic.Int64
 }
 
 // New returns a Store that keeps sessions in db, a database of the given
@@ -210,6 +218,7 @@ type queries struct {
 	prune, pruneLocks                                                                      string
 	lock, lockInsert, lockDeleteExpired, unlock                                            string
 	touchPrefix, touchWhere                                                                string
+	inPlace                                                                                string // PostgreSQL's, see inplace.go
 }
 
 // recordCols are the columns of a record that scanRecord reads;
@@ -264,6 +273,9 @@ func buildQueries(d Dialect, table string, batch int) queries {
 	q.touchPrefix = `UPDATE ` + t + ` SET last_seen = ?`
 	// A tombstone (store.GoneField) is no live record to touch.
 	q.touchWhere = ` WHERE id = ? AND expires > ? AND data <> ?`
+	if d == Postgres {
+		q.inPlace = pgInPlace(table)
+	}
 	return q
 }
 
@@ -374,6 +386,11 @@ func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
 		return s.create(ctx, key, c, now)
 	case !c.Clear && len(c.Delete) == 0 && len(c.Set) == 0 && len(c.Incr) == 0 && len(c.Push) == 0:
 		return s.touch(ctx, key, c, now)
+	}
+	if p, ok := s.planInPlace(&c); ok {
+		if err := s.applyInPlace(ctx, key, &c, p, now); !errors.Is(err, errFallback) {
+			return err
+		}
 	}
 	d := s.dialect
 	_, err := s.lockedUpdate(ctx, "apply", key, c.ID, now, func(cur store.Record, raw rawValues, ok bool) (write, error) {

@@ -11,6 +11,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 )
 
@@ -72,7 +73,24 @@ type Engine struct {
 	// is not of the engine's driver. Nil means that the engine does not
 	// pipeline: transactions go through database/sql.
 	Pipeline func(driverConn any) (Conn, bool)
+
+	// Batch runs query, several statements separated by semicolons, with
+	// args in one round trip on a driver connection (what sql.Conn.Raw
+	// passes to its function), and returns the number of rows each
+	// statement affected. When the connection cannot run several
+	// statements in one round trip with arguments (go-sql-driver/mysql
+	// without interpolateParams or multiStatements), it returns an error
+	// wrapping ErrNoBatch, having run nothing. When a statement fails, the
+	// server skips the ones after it and Batch rolls back the transaction
+	// the statements may have opened; discard reports that it could not,
+	// and the connection must not be used again. Nil means that the engine
+	// has no batches.
+	Batch func(ctx context.Context, driverConn any, query string, args []any) (affected []int64, discard bool, err error)
 }
+
+// ErrNoBatch is wrapped by the error of Engine.Batch on a connection that
+// cannot run batches.
+var ErrNoBatch = errors.New("sqlstore: the connection cannot run several statements in one round trip")
 
 // Conn is one connection that pipelines: it sends several statements in
 // one round trip and reads their results one by one (PostgreSQL's extended

@@ -384,7 +384,7 @@ func openSQL(tb testing.TB, o openOptions, env, target string) app {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if st.Dialect() != sqlstore.SQLite {
-			for _, t := range []string{table, table + "_locks", table + "_tokens"} {
+			for _, t := range []string{table, table + "_locks", table + "_tokens", table + "_ops", table + "_migrations"} {
 				if _, err := st.DB().ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
 					tb.Logf("drop %s: %v", t, err)
 				}

@@ -479,7 +479,11 @@ func (s *Store) create(ctx context.Context, key string, c store.Change, now time
 	case id != "" && d == Postgres:
 		return s.createOnce(ctx, id, args, now)
 	case id != "":
-		// MySQL: the INSERT and the identity in one transaction.
+		// MySQL: the INSERT and the identity in one transaction, sent as
+		// one batch when the connections can.
+		if err := s.createBatch(ctx, id, args, now); !errors.Is(err, errFallback) {
+			return err
+		}
 		_, err := s.inTx(ctx, "apply", id, func(q querier) ([]byte, error) {
 			ok, err := s.insertOrReplaceExpired(ctx, q, s.q.upsert, s.q.insert, s.q.deleteExpiredKey, args, now)
 			if err != nil {
@@ -538,6 +542,46 @@ func (s *Store) createOnce(ctx context.Context, id string, args []any, now time.
 			return false, err
 		}
 		return false, fmt.Errorf("sqlstore: apply: %w", store.ErrExists)
+	})
+	if _, ok := asApplied(err); ok {
+		return nil
+	}
+	return err
+}
+
+// createBatch is create on MySQL for a change with an identity: a
+// transaction that deletes an expired row under the key, inserts the
+// record and remembers the identity, sent in one round trip (see
+// engine.Engine.Batch). A duplicate key means that a live record holds the
+// key, or that the identity is remembered: an earlier try committed. It
+// returns errFallback when the pool's connections cannot run batches.
+func (s *Store) createBatch(ctx context.Context, id string, args []any, now time.Time) error {
+	if s.eng.Batch == nil || s.noBatch.Load() {
+		return errFallback
+	}
+	d := s.dialect
+	q := `START TRANSACTION; ` + s.q.deleteExpiredKey + `; ` + s.q.insert + `; ` + s.oq.insert + `; COMMIT`
+	bargs := make([]any, 0, len(args)+5)
+	bargs = append(bargs, args[0], d.timeArg(now))
+	bargs = append(bargs, args...)
+	bargs = append(bargs, opKey(id), d.timeArg(normTime(s.now())), nil)
+	err := s.runWrite(ctx, "apply", true, func() (bool, error) {
+		if err := ctx.Err(); err != nil {
+			return false, fmt.Errorf("sqlstore: apply: %w", err)
+		}
+		_, err := s.runBatch(ctx, q, bargs)
+		switch {
+		case err == nil, errors.Is(err, errFallback):
+			return false, err
+		case s.isDuplicate(err):
+			// The server rolled the transaction back: was it this
+			// change, committed by an earlier try?
+			if aerr := s.applied(ctx, "apply", id); aerr != nil {
+				return false, aerr
+			}
+			return false, fmt.Errorf("sqlstore: apply: %w", store.ErrExists)
+		}
+		return s.maybeApplied(ctx, err), s.dbErr(ctx, "apply", err)
 	})
 	if _, ok := asApplied(err); ok {
 		return nil

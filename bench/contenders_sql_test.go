@@ -70,6 +70,9 @@ func openSCSPostgres(tb testing.TB, o openOptions) app {
 		tb.Fatal(err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	if o.pgAppName != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = o.pgAppName
+	}
 	cfg.MaxConns = sqlstore.DefaultMaxOpenConns
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

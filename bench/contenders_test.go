@@ -97,6 +97,10 @@ type openOptions struct {
 	// route, when set, maps a server's host:port to the address to dial
 	// instead (the round-trip counting proxy).
 	route func(addr string) string
+	// pgAppName, when set, is the application_name of the PostgreSQL
+	// contenders' connections, by which TestServerCPU finds their server
+	// processes.
+	pgAppName string
 }
 
 func (o openOptions) addr(a string) string {
@@ -410,6 +414,13 @@ func openSesamePostgres(tb testing.TB, o openOptions) app {
 		}
 		u.Host = o.addr(host)
 		dsn = u.String()
+	}
+	if o.pgAppName != "" {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + "application_name=" + o.pgAppName
 	}
 	return openSQL(tb, o, postgresEnv, dsn)
 }

@@ -218,7 +218,6 @@ type queries struct {
 	prune, pruneLocks                                                                      string
 	lock, lockInsert, lockDeleteExpired, unlock                                            string
 	touchPrefix, touchWhere                                                                string
-	inPlace                                                                                string // PostgreSQL's, see inplace.go
 }
 
 // recordCols are the columns of a record that scanRecord reads;
@@ -273,9 +272,6 @@ func buildQueries(d Dialect, table string, batch int) queries {
 	q.touchPrefix = `UPDATE ` + t + ` SET last_seen = ?`
 	// A tombstone (store.GoneField) is no live record to touch.
 	q.touchWhere = ` WHERE id = ? AND expires > ? AND data <> ?`
-	if d == Postgres {
-		q.inPlace = pgInPlace(table)
-	}
 	return q
 }
 

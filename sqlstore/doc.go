@@ -77,16 +77,40 @@
 // database created before the schema was versioned is at version 0, and
 // migration 1 (the schema of that time, written with IF NOT EXISTS) passes
 // it through unchanged, its sessions intact.
-
+//
 // # Atomic changes
 //
-// A change set is applied by one short transaction that locks the row
-// (SELECT ... FOR UPDATE; BEGIN IMMEDIATE on SQLite), merges the change in
-// Go with [store.Merge] (Set, Incr and Push, then the size limit and
-// compression) and writes the row back, so concurrent requests never lose
-// each other's writes and Increment is exact. Creating a session
-// is one INSERT that fails on a live row; a touch (new expiry, new user) is
-// one UPDATE; neither can re-create a deleted session.
+// The values of a record are one JSON object (the vals column) whose
+// members are strings: a value's bytes as they are when they are JSON text
+// (so they come back byte for byte), otherwise marked and base64-encoded,
+// and compressed when over [Options.CompressThreshold].
+//
+// On PostgreSQL and MySQL the server applies a change set itself, in one
+// statement: it removes and replaces members (jsonb's - and || on
+// PostgreSQL, JSON_MERGE_PATCH on MySQL), increments integers in SQL, keeps
+// the record's size in a column against [Options.MaxRecordSize], and writes
+// the row, so a write is one round trip and the application neither reads
+// nor re-encodes the record. The statement proves that its result is the
+// one [store.Merge] would give, and otherwise changes nothing: the record
+// is live and not a tombstone, the members it replaces are plain JSON text,
+// the integers it increments have at most 18 digits, the result stays
+// within the size limit. When it cannot (a Push, a compressed value
+// replaced, an increment of something that is not an integer, a row of an
+// earlier schema version), the change is applied by one short transaction
+// that locks the row (SELECT ... FOR UPDATE; BEGIN IMMEDIATE on SQLite),
+// merges it in Go with [store.Merge] and writes the row back, which gives
+// the exact outcome, error or success. SQLite, in the application's
+// process, always does that: a transaction costs it no round trip. Either
+// way concurrent requests never lose each other's writes and Increment is
+// exact. Creating a session is one INSERT that fails on a live row; a touch
+// (new expiry, new user) is one UPDATE; neither can re-create a deleted
+// session.
+//
+// On MySQL, the in-place change and a create are each one transaction sent
+// as one batch of statements (one round trip), which needs the connection
+// settings interpolateParams=true and multiStatements=true: [Open] sets
+// both. On a *sql.DB without them ([New]), MySQL writes take a round trip
+// per statement.
 //
 // # At most once
 //
@@ -96,9 +120,10 @@
 // an ID ([store.Change.ID], which sesame sets on every commit; a Take's id)
 // is remembered in a third table, Table + "_ops": its ID (primary key),
 // when it was applied, and what a Take returned. The row is inserted in
-// the transaction that writes the record (on PostgreSQL in the same
-// pipelined round trip as the UPDATE and COMMIT; a create stays one
-// statement), so it exists exactly when the change was committed. A change
+// the transaction that writes the record (in the in-place statement, or
+// its batch on MySQL; on PostgreSQL in the same pipelined round trip as the
+// UPDATE and COMMIT of a transaction; a create stays one round trip), so
+// it exists exactly when the change was committed. A change
 // whose ID is already there is not applied again: the transaction rolls
 // back and the original success is returned (a Take returns the value it
 // took). A change that failed committed nothing and is not remembered.

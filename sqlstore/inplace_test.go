@@ -1,10 +1,13 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/sesamego/sesame/store"
 )
@@ -157,5 +160,35 @@ func checkVals(t *testing.T, got map[string][]byte, want map[string]string) {
 		if g, ok := got[k]; !ok || string(g) != v {
 			t.Errorf("%q: got %.60q, want %.60q", k, g, v)
 		}
+	}
+}
+
+// TestInPlaceMySQLWithoutBatches: on a *sql.DB whose connections cannot
+// run batches (no multiStatements, or no interpolateParams), MySQL writes
+// go through the transaction, and still work.
+func TestInPlaceMySQLWithoutBatches(t *testing.T) {
+	for _, off := range []string{"multiStatements", "interpolateParams"} {
+		t.Run("without "+off, func(t *testing.T) {
+			cfg, err := mysql.ParseDSN(envOr(mysqlEnv, defaultMySQL))
+			if err != nil {
+				t.Skipf("%s is not a go-sql-driver DSN: %v", mysqlEnv, err)
+			}
+			cfg.ParseTime, cfg.InterpolateParams, cfg.MultiStatements = true, off != "interpolateParams", off != "multiStatements"
+			db, err := sql.Open("mysql", cfg.FormatDSN())
+			if err != nil {
+				t.Fatal(err)
+			}
+			pingOrSkip(t, db, mysqlEnv)
+			s := newStore(t, db, MySQL, Options{})
+			k := key("nobatch")
+			mustApply(t, s, k, store.Change{ID: store.NewChangeID(), Create: true, Set: vals("n", "1"), Expires: time.Now().Add(time.Hour)})
+			c := store.Change{ID: store.NewChangeID(), Incr: map[string]int64{"n": 1}}
+			mustApply(t, s, k, c)
+			mustApply(t, s, k, c) // recognised
+			checkVals(t, mustLoad(t, s, k).Values, map[string]string{"n": "2"})
+			if !s.noBatch.Load() || s.inPlaced.Load() != 0 {
+				t.Errorf("noBatch %v, %d changes in place; want batches off and none", s.noBatch.Load(), s.inPlaced.Load())
+			}
+		})
 	}
 }

@@ -32,7 +32,8 @@ import (
 // The query parameters of a mysql:// URL are go-sql-driver/mysql's. Open
 // sets parseTime=true and, unless the target says otherwise,
 // interpolateParams=true (one round trip per statement instead of a
-// prepare and an execute). SQLite databases are opened in WAL mode with a
+// prepare and an execute) and multiStatements=true (a write's statements in
+// one round trip; only the store's own statements run on its pool). SQLite databases are opened in WAL mode with a
 // busy timeout of 10 s, synchronous=NORMAL and foreign keys on.
 //
 // Errors never repeat target, which may hold a password. A database that

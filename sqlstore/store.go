@@ -131,7 +131,8 @@ type Store struct {
 //
 // The caller keeps ownership of db: [Store.Close] leaves it open. For
 // MySQL, a DSN with interpolateParams=true saves a round trip per
-// statement (parseTime is not needed). For SQLite, the store serialises
+// statement, and with multiStatements=true as well a change is one round
+// trip (parseTime is not needed). For SQLite, the store serialises
 // its own writes and Migrate turns WAL mode on; when other processes write
 // to the same file, open it with a busy timeout
 // (_pragma=busy_timeout(10000)) so they wait for each other. [Open] does
@@ -347,12 +348,16 @@ func (s *Store) decodeValues(r rawValues) (map[string][]byte, error) {
 // A create is one INSERT that also replaces an expired row (on MySQL an
 // INSERT, followed only on a duplicate key by the deletion of an expired
 // row and a second INSERT). A change of metadata only (a touch, a new user)
-// is one UPDATE. Any other change is one short transaction: the row is
+// is one UPDATE. On PostgreSQL and MySQL, any other change is applied by
+// the server in one statement (see "Atomic changes" in the package
+// documentation) when it can prove the result to be store.Merge's.
+// Otherwise, and always on SQLite, it is one short transaction: the row is
 // locked (SELECT ... FOR UPDATE; BEGIN IMMEDIATE on SQLite), merged in Go
-// with [store.Merge], checked against MaxRecordSize and written back, so
-// concurrent changes to one record never lose each other's writes. On
-// PostgreSQL that transaction takes two round trips (pipelined), on MySQL
-// five statements.
+// with [store.Merge], checked against MaxRecordSize and written back. Either
+// way concurrent changes to one record never lose each other's writes.
+// Round trips: on PostgreSQL one in place, two for the transaction
+// (pipelined); on MySQL one in place (a batch), five statements for the
+// transaction.
 //
 // On PostgreSQL and MySQL a change with an ID (c.ID) is applied at most
 // once: its ID is inserted into the ops table (Table + "_ops") in the
@@ -360,8 +365,9 @@ func (s *Store) decodeValues(r rawValues) (map[string][]byte, error) {
 // already is answered with success and changes nothing. So Apply can
 // repeat a change whose COMMIT got no answer until it learns the outcome;
 // when ctx ends first, the error wraps [store.ErrOutcomeUnknown]. On MySQL
-// a create with an ID is a transaction of four statements; on PostgreSQL it
-// stays one statement. A touch is idempotent and needs no ID.
+// a create with an ID is a transaction of five statements sent as one
+// batch; on PostgreSQL it stays one statement. A touch is idempotent and
+// needs no ID.
 //
 // Whether a record is live is decided by the store's clock (time.Now),
 // never by c.Now, which only sets LastSeen (and Created on create); times

@@ -89,7 +89,7 @@ func open(addr string) (*sql.DB, error) {
 
 // Config returns the driver configuration of a mysql://URL or mysql:DSN
 // target (see sqlstore.Open): parseTime=true and, unless the target says
-// otherwise, interpolateParams=true. Its errors never repeat the target.
+// otherwise, interpolateParams=true and multiStatements=true. Its errors never repeat the target.
 func Config(target string) (*mysql.Config, error) {
 	_, rest, _ := strings.Cut(target, ":")
 	var cfg *mysql.Config

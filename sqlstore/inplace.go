@@ -224,6 +224,72 @@ func (s *Store) answered(err error) (maybe, ok bool) {
 // digits, which fit in a signed 64-bit integer on every engine.
 const intPattern = `^-?(0|[1-9][0-9]{0,17})$`
 
+// stmtWriter writes a statement and collects its arguments. The text of an
+// in-place statement depends only on the shape of the change (see
+// inPlaceShape), so it is written once per shape and kept (Store.stmts);
+// every call then runs the same writer without text, for the arguments
+// alone, which come out in the order of the text.
+type stmtWriter struct {
+	b    *strings.Builder // nil: arguments only
+	args []any
+	pg   bool // $1, $2, ... instead of ?
+}
+
+// sql writes text.
+func (w *stmtWriter) sql(text ...string) {
+	if w.b != nil {
+		for _, t := range text {
+			w.b.WriteString(t)
+		}
+	}
+}
+
+// arg writes a parameter for v and returns its number.
+func (w *stmtWriter) arg(v any) int {
+	w.args = append(w.args, v)
+	if w.b != nil {
+		if w.pg {
+			w.b.WriteString("$" + strconv.Itoa(len(w.args)))
+		} else {
+			w.b.WriteByte('?')
+		}
+	}
+	return len(w.args)
+}
+
+// ref writes a reference to parameter n again (PostgreSQL).
+func (w *stmtWriter) ref(n int) {
+	if w.b != nil {
+		w.b.WriteString("$" + strconv.Itoa(n))
+	}
+}
+
+// inPlaceShape is what the text of an in-place statement depends on.
+type inPlaceShape struct {
+	dialect                                 Dialect
+	clear, del, set, expires, setUser, once bool
+	touched, incr                           int
+}
+
+// statement returns the text of the in-place statement of shape sh,
+// written by write the first time.
+func (s *Store) statement(sh inPlaceShape, write func(w *stmtWriter)) string {
+	if q, ok := s.stmts.Load(sh); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	write(&stmtWriter{b: &b, pg: sh.dialect == Postgres})
+	q := b.String()
+	s.stmts.Store(sh, q)
+	return q
+}
+
+func (p inPlace) shape(d Dialect, c *store.Change, id string) inPlaceShape {
+	return inPlaceShape{dialect: d, clear: p.clear, del: len(p.del) > 0, set: len(p.set) > 0,
+		expires: !c.Expires.IsZero(), setUser: c.SetUser, once: id != "",
+		touched: len(p.touched), incr: len(p.incrKeys)}
+}
+
 // inPlacePG runs the in-place statement on PostgreSQL, and returns the
 // number of rows it changed (0 or 1). The statement is written for the
 // shape of the change (how many keys it sets, deletes and increments; a
@@ -235,99 +301,159 @@ const intPattern = `^-?(0|[1-9][0-9]{0,17})$`
 // process: see TestServerCPU in bench/).
 func (s *Store) inPlacePG(ctx context.Context, key string, c *store.Change, p inPlace, id string, now time.Time) (int64, error) {
 	d := s.dialect
-	args := make([]any, 0, 8+2*len(p.touched)+3*len(p.incrKeys))
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	keyArg := map[string]string{} // a parameter per key
-	k := func(name string) string {
-		if a, ok := keyArg[name]; ok {
-			return a
+	write := func(w *stmtWriter) {
+		t := d.quote(s.table)
+		w.sql(`UPDATE `, t, ` AS t SET vals = `)
+		switch {
+		case p.clear:
+			w.sql(`'{}'::jsonb`)
+		case len(p.del) > 0:
+			w.sql(`t.vals - `)
+			w.arg(p.del)
+			w.sql(`::text[]`)
+		default:
+			w.sql(`t.vals`)
 		}
-		a := arg(name) + "::text"
-		keyArg[name] = a
-		return a
-	}
-	var b strings.Builder
-	t := d.quote(s.table)
-	b.WriteString(`UPDATE ` + t + ` AS t SET vals = `)
-	switch {
-	case p.clear:
-		b.WriteString(`'{}'::jsonb`)
-	case len(p.del) > 0:
-		b.WriteString(`t.vals - ` + arg(p.del) + `::text[]`)
-	default:
-		b.WriteString(`t.vals`)
-	}
-	if len(p.set) > 0 {
-		b.WriteString(` || ` + arg(p.setObject()) + `::jsonb`)
-	}
-	// The new text of each incremented member.
-	sums := make([]string, len(p.incrKeys))
-	for i, name := range p.incrKeys {
-		sums[i] = `(COALESCE(t.vals->>` + k(name) + `, '0')::bigint + ` + arg(p.incrBy[i]) + `::bigint)::text`
-	}
-	if len(sums) > 0 {
-		b.WriteString(` || jsonb_build_object(`)
+		if len(p.set) > 0 {
+			w.sql(` || `)
+			w.arg(p.setObject())
+			w.sql(`::jsonb`)
+		}
+		// One parameter per key, one per amount, one per key length.
+		touched := make([]int, len(p.touched))
+		touchedLen := make([]int, len(p.touched))
+		for i, name := range p.touched {
+			touched[i] = w.argSilent(name)
+			touchedLen[i] = w.argSilent(int64(len(name)))
+		}
+		incrKey := make([]int, len(p.incrKeys))
+		incrBy := make([]int, len(p.incrKeys))
+		incrLen := make([]int, len(p.incrKeys))
 		for i, name := range p.incrKeys {
-			if i > 0 {
-				b.WriteString(`, `)
+			incrKey[i] = w.argSilent(name)
+			incrBy[i] = w.argSilent(p.incrBy[i])
+			incrLen[i] = w.argSilent(int64(len(name)))
+		}
+		sum := func(i int) {
+			w.sql(`(COALESCE(t.vals->>`)
+			w.ref(incrKey[i])
+			w.sql(`::text, '0')::bigint + `)
+			w.ref(incrBy[i])
+			w.sql(`::bigint)::text`)
+		}
+		if len(p.incrKeys) > 0 {
+			w.sql(` || jsonb_build_object(`)
+			for i := range p.incrKeys {
+				if i > 0 {
+					w.sql(`, `)
+				}
+				w.ref(incrKey[i])
+				w.sql(`::text, `)
+				sum(i)
 			}
-			b.WriteString(k(name) + `, ` + sums[i])
+			w.sql(`)`)
 		}
-		b.WriteString(`)`)
-	}
-	// The size after the change.
-	var size strings.Builder
-	if p.clear {
-		size.WriteString(`0`)
-	} else {
-		size.WriteString(`t.size`)
-		for _, name := range p.touched {
-			size.WriteString(` - COALESCE(octet_length(t.vals->>` + k(name) + `) + ` + strconv.Itoa(len(name)) + `, 0)`)
+		setSize := w.argSilent(p.setSize)
+		size := func() {
+			if p.clear {
+				w.sql(`0`)
+			} else {
+				w.sql(`t.size`)
+				for i := range p.touched {
+					w.sql(` - COALESCE(octet_length(t.vals->>`)
+					w.ref(touched[i])
+					w.sql(`::text) + `)
+					w.ref(touchedLen[i])
+					w.sql(`::bigint, 0)`)
+				}
+			}
+			w.sql(` + `)
+			w.ref(setSize)
+			w.sql(`::bigint`)
+			for i := range p.incrKeys {
+				w.sql(` + octet_length(`)
+				sum(i)
+				w.sql(`) + `)
+				w.ref(incrLen[i])
+				w.sql(`::bigint`)
+			}
+		}
+		w.sql(`, size = `)
+		size()
+		w.sql(`, last_seen = `)
+		w.arg(d.timeArg(c.Now))
+		w.sql(`::timestamptz`)
+		if !c.Expires.IsZero() {
+			w.sql(`, expires = `)
+			w.arg(d.timeArg(c.Expires))
+			w.sql(`::timestamptz`)
+		}
+		if c.SetUser {
+			w.sql(`, user_id = `)
+			w.arg(c.UserID)
+			w.sql(`::text, ip = `)
+			w.arg(c.IP)
+			w.sql(`::text, user_agent = `)
+			w.arg(c.UserAgent)
+			w.sql(`::text`)
+		}
+		w.sql(` WHERE t.id = `)
+		w.arg(key)
+		w.sql(`::text AND t.expires > `)
+		w.arg(d.timeArg(now))
+		w.sql(`::timestamptz AND t.vals IS NOT NULL`)
+		for i := range p.touched {
+			w.sql(` AND left(t.vals->>`)
+			w.ref(touched[i])
+			w.sql(`::text, 1) IS DISTINCT FROM '~'`)
+		}
+		for i := range p.incrKeys {
+			w.sql(` AND COALESCE(t.vals->>`)
+			w.ref(incrKey[i])
+			w.sql(`::text, '0') ~ '`, intPattern, `'`)
+		}
+		w.sql(` AND `)
+		size()
+		w.sql(` <= `)
+		w.arg(int64(s.maxSize))
+		w.sql(`::bigint`)
+		if id != "" {
+			o := d.quote(s.table + "_ops")
+			w.sql(` AND NOT EXISTS (SELECT 1 FROM `, o, ` WHERE id = `)
+			opID := w.arg(opKey(id))
+			w.sql(`::bytea) RETURNING 1), op AS (INSERT INTO `, o, ` (id, at, result) SELECT `)
+			w.ref(opID)
+			w.sql(`::bytea, `)
+			w.arg(d.timeArg(normTime(s.now())))
+			w.sql(`::timestamptz, NULL FROM upd) SELECT count(*) FROM upd`)
 		}
 	}
-	if p.setSize > 0 {
-		size.WriteString(` + ` + strconv.FormatInt(p.setSize, 10))
-	}
-	for i, name := range p.incrKeys {
-		size.WriteString(` + octet_length(` + sums[i] + `) + ` + strconv.Itoa(len(name)))
-	}
-	b.WriteString(`, size = ` + size.String())
-	b.WriteString(`, last_seen = ` + arg(d.timeArg(c.Now)) + `::timestamptz`)
-	if !c.Expires.IsZero() {
-		b.WriteString(`, expires = ` + arg(d.timeArg(c.Expires)) + `::timestamptz`)
-	}
-	if c.SetUser {
-		b.WriteString(`, user_id = ` + arg(c.UserID) + `::text, ip = ` + arg(c.IP) + `::text, user_agent = ` + arg(c.UserAgent) + `::text`)
-	}
-	b.WriteString(` WHERE t.id = ` + arg(key) + `::text AND t.expires > ` + arg(d.timeArg(now)) + `::timestamptz AND t.vals IS NOT NULL`)
-	if !p.clear {
-		for _, name := range p.touched {
-			b.WriteString(` AND left(t.vals->>` + k(name) + `, 1) IS DISTINCT FROM '~'`)
+	sh := p.shape(d, c, id)
+	q := s.statement(sh, func(w *stmtWriter) {
+		if id != "" {
+			w.sql(`WITH upd AS (`)
 		}
-	}
-	for _, name := range p.incrKeys {
-		b.WriteString(` AND COALESCE(t.vals->>` + k(name) + `, '0') ~ '` + intPattern + `'`)
-	}
-	b.WriteString(` AND ` + size.String() + ` <= ` + strconv.Itoa(s.maxSize))
-	q := b.String()
+		write(w)
+	})
+	w := stmtWriter{args: make([]any, 0, 10+2*len(p.touched)+2*len(p.incrKeys))}
+	write(&w)
 	if id != "" {
-		o := d.quote(s.table + "_ops")
-		opID := arg(opKey(id)) + `::bytea`
-		q = `WITH upd AS (` + q + ` AND NOT EXISTS (SELECT 1 FROM ` + o + ` WHERE id = ` + opID + `) RETURNING 1), ` +
-			`op AS (INSERT INTO ` + o + ` (id, at, result) SELECT ` + opID + `, ` + arg(d.timeArg(normTime(s.now()))) + `::timestamptz, NULL FROM upd) ` +
-			`SELECT count(*) FROM upd`
 		var n int64
-		err := s.db.QueryRowContext(ctx, q, args...).Scan(&n)
+		err := s.db.QueryRowContext(ctx, q, w.args...).Scan(&n)
 		return n, err
 	}
-	res, err := s.db.ExecContext(ctx, q, args...)
+	res, err := s.db.ExecContext(ctx, q, w.args...)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// argSilent adds a parameter for v without writing it, and returns its
+// number, for ref (PostgreSQL).
+func (w *stmtWriter) argSilent(v any) int {
+	w.args = append(w.args, v)
+	return len(w.args)
 }
 
 // inPlaceMySQL runs the in-place UPDATE on MySQL, in a transaction with the
@@ -335,100 +461,135 @@ func (s *Store) inPlacePG(ctx context.Context, key string, c *store.Change, p in
 // batch (one round trip). It returns the number of rows the UPDATE changed
 // (0 or 1).
 func (s *Store) inPlaceMySQL(ctx context.Context, key string, c *store.Change, p inPlace, id string, now time.Time) (int64, error) {
-	d := s.dialect
-	var b strings.Builder
-	var args []any
-	path := func(k string) string { return `$."` + k + `"` }
-	// The old value of a member, and the new value of an incremented one.
-	old := `JSON_UNQUOTE(JSON_EXTRACT(vals, ?))`
-	sum := `CAST(CAST(COALESCE(` + old + `, '0') AS SIGNED) + ? AS CHAR)`
-
-	// The size after the change (MySQL evaluates SET left to right, so
-	// size comes before vals and reads the old values).
-	var size strings.Builder
-	var sizeArgs []any
-	if p.clear {
-		size.WriteString(`0`)
-	} else {
-		size.WriteString(`size`)
-		for _, k := range p.touched {
-			size.WriteString(` - COALESCE(LENGTH(` + old + `) + ?, 0)`)
-			sizeArgs = append(sizeArgs, path(k), int64(len(k)))
-		}
-	}
-	size.WriteString(` + ?`)
-	sizeArgs = append(sizeArgs, p.setSize)
-	for i, k := range p.incrKeys {
-		size.WriteString(` + LENGTH(` + sum + `) + ?`)
-		sizeArgs = append(sizeArgs, path(k), p.incrBy[i], int64(len(k)))
-	}
-
-	t := d.quote(s.table)
-	b.WriteString(`UPDATE ` + t + ` SET size = ` + size.String())
-	args = append(args, sizeArgs...)
-	base := `vals`
-	if p.clear {
-		base = `JSON_OBJECT()`
-	}
-	b.WriteString(`, vals = JSON_MERGE_PATCH(` + base + `, ?`)
-	args = append(args, p.patch())
-	if len(p.incrKeys) > 0 {
-		b.WriteString(`, JSON_OBJECT(`)
-		for i, k := range p.incrKeys {
-			if i > 0 {
-				b.WriteString(`, `)
-			}
-			b.WriteString(`?, ` + sum)
-			args = append(args, k, path(k), p.incrBy[i])
-		}
-		b.WriteString(`)`)
-	}
-	b.WriteString(`), last_seen = ?`)
-	args = append(args, d.timeArg(c.Now))
-	if !c.Expires.IsZero() {
-		b.WriteString(`, expires = ?`)
-		args = append(args, d.timeArg(c.Expires))
-	}
-	if c.SetUser {
-		b.WriteString(`, user_id = ?, ip = ?, user_agent = ?`)
-		args = append(args, c.UserID, c.IP, c.UserAgent)
-	}
-	b.WriteString(` WHERE id = ? AND expires > ? AND vals IS NOT NULL`)
-	args = append(args, key, d.timeArg(now))
-	for _, k := range p.touched {
-		b.WriteString(` AND COALESCE(LEFT(` + old + `, 1), '') <> '~'`)
-		args = append(args, path(k))
-	}
-	for _, k := range p.incrKeys {
-		b.WriteString(` AND COALESCE(` + old + `, '0') REGEXP '` + intPattern + `'`)
-		args = append(args, path(k))
-	}
-	b.WriteString(` AND ` + size.String() + ` <= ?`)
-	args = append(args, sizeArgs...)
-	args = append(args, int64(s.maxSize))
-
 	if s.eng.Batch == nil || s.noBatch.Load() {
 		return 0, errFallback
 	}
-	// One transaction in one round trip. The row is locked first without
-	// waiting (NOWAIT): a change held up behind another transaction goes
-	// through lockedUpdate, whose COMMIT is not sent before the lock is
-	// granted, so a change whose context ends while it waits is never
-	// applied later (go-sql-driver/mysql gives up on a statement by
-	// closing the connection, and the server would still run the rest of
-	// the batch once the lock came free).
-	lock := `SELECT 1 FROM ` + d.quote(s.table) + ` WHERE id = ? FOR UPDATE NOWAIT`
-	o := d.quote(s.table + "_ops")
-	q := `START TRANSACTION; ` + lock + `; ` + b.String()
-	args = append([]any{key}, args...)
-	n := 4
+	d := s.dialect
+	path := func(k string) string { return `$."` + k + `"` }
+	write := func(w *stmtWriter) {
+		// The old value of a member, and the new value of an incremented
+		// one.
+		old := func(k string) {
+			w.sql(`JSON_UNQUOTE(JSON_EXTRACT(vals, `)
+			w.arg(path(k))
+			w.sql(`))`)
+		}
+		sum := func(i int) {
+			w.sql(`CAST(CAST(COALESCE(`)
+			old(p.incrKeys[i])
+			w.sql(`, '0') AS SIGNED) + `)
+			w.arg(p.incrBy[i])
+			w.sql(` AS CHAR)`)
+		}
+		// The size after the change. MySQL evaluates SET left to right,
+		// so size comes before vals and reads the old values.
+		size := func() {
+			if p.clear {
+				w.sql(`0`)
+			} else {
+				w.sql(`size`)
+				for _, k := range p.touched {
+					w.sql(` - COALESCE(LENGTH(`)
+					old(k)
+					w.sql(`) + `)
+					w.arg(int64(len(k)))
+					w.sql(`, 0)`)
+				}
+			}
+			w.sql(` + `)
+			w.arg(p.setSize)
+			for i, k := range p.incrKeys {
+				w.sql(` + LENGTH(`)
+				sum(i)
+				w.sql(`) + `)
+				w.arg(int64(len(k)))
+			}
+		}
+		t := d.quote(s.table)
+		o := d.quote(s.table + "_ops")
+		// One transaction in one round trip. The row is locked first
+		// without waiting (NOWAIT): a change held up behind another
+		// transaction goes through lockedUpdate, whose COMMIT is not sent
+		// before the lock is granted, so a change whose context ends while
+		// it waits is never applied later (go-sql-driver/mysql gives up on
+		// a statement by closing the connection, and the server would
+		// still run the rest of the batch once the lock came free).
+		w.sql(`START TRANSACTION; SELECT 1 FROM `, t, ` WHERE id = `)
+		w.arg(key)
+		w.sql(` FOR UPDATE NOWAIT; UPDATE `, t, ` SET size = `)
+		size()
+		w.sql(`, vals = JSON_MERGE_PATCH(`)
+		if p.clear {
+			w.sql(`JSON_OBJECT()`)
+		} else {
+			w.sql(`vals`)
+		}
+		w.sql(`, `)
+		w.arg(p.patch())
+		if len(p.incrKeys) > 0 {
+			w.sql(`, JSON_OBJECT(`)
+			for i, k := range p.incrKeys {
+				if i > 0 {
+					w.sql(`, `)
+				}
+				w.arg(k)
+				w.sql(`, `)
+				sum(i)
+			}
+			w.sql(`)`)
+		}
+		w.sql(`), last_seen = `)
+		w.arg(d.timeArg(c.Now))
+		if !c.Expires.IsZero() {
+			w.sql(`, expires = `)
+			w.arg(d.timeArg(c.Expires))
+		}
+		if c.SetUser {
+			w.sql(`, user_id = `)
+			w.arg(c.UserID)
+			w.sql(`, ip = `)
+			w.arg(c.IP)
+			w.sql(`, user_agent = `)
+			w.arg(c.UserAgent)
+		}
+		w.sql(` WHERE id = `)
+		w.arg(key)
+		w.sql(` AND expires > `)
+		w.arg(d.timeArg(now))
+		w.sql(` AND vals IS NOT NULL`)
+		for _, k := range p.touched {
+			w.sql(` AND COALESCE(LEFT(`)
+			old(k)
+			w.sql(`, 1), '') <> '~'`)
+		}
+		for _, k := range p.incrKeys {
+			w.sql(` AND COALESCE(`)
+			old(k)
+			w.sql(`, '0') REGEXP '`, intPattern, `'`)
+		}
+		w.sql(` AND `)
+		size()
+		w.sql(` <= `)
+		w.arg(int64(s.maxSize))
+		if id != "" {
+			w.sql(` AND NOT EXISTS (SELECT 1 FROM `, o, ` WHERE id = `)
+			w.arg(opKey(id))
+			w.sql(`); INSERT INTO `, o, ` (id, at, result) SELECT `)
+			w.arg(opKey(id))
+			w.sql(`, `)
+			w.arg(d.timeArg(normTime(s.now())))
+			w.sql(`, NULL FROM DUAL WHERE ROW_COUNT() > 0`)
+		}
+		w.sql(`; COMMIT`)
+	}
+	q := s.statement(p.shape(d, c, id), write)
+	w := stmtWriter{args: make([]any, 0, 16+6*len(p.touched)+6*len(p.incrKeys))}
+	write(&w)
+	n := 4 // START, SELECT, UPDATE, [INSERT,] COMMIT
 	if id != "" {
-		q += ` AND NOT EXISTS (SELECT 1 FROM ` + o + ` WHERE id = ?); INSERT INTO ` + o + ` (id, at, result) SELECT ?, ?, NULL FROM DUAL WHERE ROW_COUNT() > 0`
-		args = append(args, opKey(id), opKey(id), d.timeArg(normTime(s.now())))
 		n++
 	}
-	q += `; COMMIT`
-	affected, err := s.runBatch(ctx, q, args)
+	affected, err := s.runBatch(ctx, q, w.args)
 	if err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -120,6 +121,9 @@ type Store struct {
 	inPlaceOff, noBatch atomic.Bool
 	// inPlaced counts the changes applied in place, for tests.
 	inPlaced atomic.Int64
+	// stmts holds the text of the in-place statements by shape (see
+	// inplace.go).
+	stmts sync.Map
 }
 
 // New returns a Store that keeps sessions in db, a database of the given

@@ -15,7 +15,7 @@ import (
 	"github.com/sesamego/sesame/store"
 )
 
-var poolSeconds = flag.Duration("pool-duration", 2*time.Second, "how long TestPoolUnderBurst runs its 64 clients per engine and setting")
+var poolDuration = flag.Duration("pool-duration", 2*time.Second, "how long TestPoolUnderBurst runs its 64 clients per engine and setting")
 
 // poolRun is what one run of 64 concurrent clients saw.
 type poolRun struct {
@@ -141,7 +141,7 @@ func burst(t *testing.T, target string, d Dialect, app string, clients int, setu
 	before := s.db.Stats()
 	new0 := serverNew()
 	var run poolRun
-	end := time.Now().Add(*poolSeconds)
+	end := time.Now().Add(*poolDuration)
 	var requests, failures atomic.Int64
 	// Waves: every client makes a request at once, then all pause for a
 	// moment, as bursts of traffic come and go; between waves every

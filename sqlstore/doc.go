@@ -107,7 +107,9 @@
 // session.
 //
 // On MySQL, the in-place change and a create are each one transaction sent
-// as one batch of statements (one round trip), which needs the connection
+// as one batch of statements (one round trip), and the locked transaction
+// two batches (START TRANSACTION and the SELECT, then the UPDATE, the ops
+// row and COMMIT), like PostgreSQL's pipeline. Batches need the connection
 // settings interpolateParams=true and multiStatements=true: [Open] sets
 // both. On a *sql.DB without them ([New]), MySQL writes take a round trip
 // per statement.

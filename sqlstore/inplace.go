@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -608,9 +609,14 @@ func (s *Store) runBatch(ctx context.Context, query string, args []any) ([]int64
 		return nil, err
 	}
 	defer conn.Close()
+	return s.connBatch(ctx, conn, query, args)
+}
+
+// connBatch is runBatch on conn.
+func (s *Store) connBatch(ctx context.Context, conn *sql.Conn, query string, args []any) ([]int64, error) {
 	var affected []int64
 	var berr error
-	err = conn.Raw(func(dc any) error {
+	err := conn.Raw(func(dc any) error {
 		var discard bool
 		affected, discard, berr = s.eng.Batch(ctx, dc, query, args)
 		if discard {

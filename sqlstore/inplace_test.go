@@ -72,7 +72,7 @@ func TestInPlace(t *testing.T) {
 				t.Run(tt.name, func(t *testing.T) {
 					k := key(tt.name)
 					create(t, s, newClock(), k, tt.before)
-					before := s.inPlaced.Load()
+					before, batchedBefore := s.inPlaced.Load(), s.batched.Load()
 					c := tt.c
 					c.ID = store.NewChangeID()
 					err := s.Apply(ctxT(t), k, c)
@@ -81,6 +81,9 @@ func TestInPlace(t *testing.T) {
 					}
 					if got := s.inPlaced.Load() > before; got != tt.inPlace {
 						t.Errorf("applied in place: %v, want %v", got, tt.inPlace)
+					}
+					if s.dialect == MySQL && !tt.inPlace && err == nil && s.batched.Load() <= batchedBefore {
+						t.Error("the MySQL transaction was not sent as two batches")
 					}
 					rec := mustLoad(t, s, k)
 					checkVals(t, rec.Values, tt.want)

@@ -119,8 +119,9 @@ type Store struct {
 	// and benchmarks of the transaction path; noBatch is set when the
 	// pool's MySQL connections cannot run batches.
 	inPlaceOff, noBatch atomic.Bool
-	// inPlaced counts the changes applied in place, for tests.
-	inPlaced atomic.Int64
+	// inPlaced counts the changes applied in place, batched the MySQL
+	// transactions of lockedUpdate sent as two batches, for tests.
+	inPlaced, batched atomic.Int64
 	// stmts holds the text of the in-place statements by shape (see
 	// inplace.go).
 	stmts sync.Map
@@ -359,9 +360,8 @@ func (s *Store) decodeValues(r rawValues) (map[string][]byte, error) {
 // locked (SELECT ... FOR UPDATE; BEGIN IMMEDIATE on SQLite), merged in Go
 // with [store.Merge], checked against MaxRecordSize and written back. Either
 // way concurrent changes to one record never lose each other's writes.
-// Round trips: on PostgreSQL one in place, two for the transaction
-// (pipelined); on MySQL one in place (a batch), five statements for the
-// transaction.
+// Round trips: one in place (on MySQL a batch of statements); two for the
+// transaction (pipelined on PostgreSQL, two batches on MySQL).
 //
 // On PostgreSQL and MySQL a change with an ID (c.ID) is applied at most
 // once: its ID is inserted into the ops table (Table + "_ops") in the

@@ -86,6 +86,13 @@ type Engine struct {
 	// and the connection must not be used again. Nil means that the engine
 	// has no batches.
 	Batch func(ctx context.Context, driverConn any, query string, args []any) (affected []int64, discard bool, err error)
+
+	// NoBatch reports whether err, the error of a multi-statement query
+	// run through database/sql, says that the connection refused it as a
+	// whole (MySQL's syntax error at the first semicolon without
+	// multiStatements, or the refusal to prepare several statements
+	// without interpolateParams): nothing ran.
+	NoBatch func(err error) bool
 }
 
 // ErrNoBatch is wrapped by the error of Engine.Batch on a connection that

@@ -31,7 +31,16 @@ func init() {
 		Exists:    exists,
 		Answer:    answer,
 		Batch:     batch,
+		NoBatch:   noBatch,
 	})
+}
+
+// noBatch: 1064 ER_PARSE_ERROR, which the server answers to a
+// multi-statement text without CLIENT_MULTI_STATEMENTS, and when asked to
+// prepare one (without interpolateParams, database/sql prepares).
+func noBatch(err error) bool {
+	n, ok := number(err)
+	return ok && n == 1064
 }
 
 // batch runs several statements in one round trip: go-sql-driver/mysql

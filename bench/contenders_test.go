@@ -97,6 +97,10 @@ type openOptions struct {
 	// route, when set, maps a server's host:port to the address to dial
 	// instead (the round-trip counting proxy).
 	route func(addr string) string
+	// pgAppName, when set, is the application_name of the PostgreSQL
+	// contenders' connections, by which TestServerCPU finds their server
+	// processes.
+	pgAppName string
 }
 
 func (o openOptions) addr(a string) string {
@@ -384,7 +388,7 @@ func openSQL(tb testing.TB, o openOptions, env, target string) app {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if st.Dialect() != sqlstore.SQLite {
-			for _, t := range []string{table, table + "_locks", table + "_tokens"} {
+			for _, t := range []string{table, table + "_locks", table + "_tokens", table + "_ops", table + "_migrations"} {
 				if _, err := st.DB().ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
 					tb.Logf("drop %s: %v", t, err)
 				}
@@ -410,6 +414,13 @@ func openSesamePostgres(tb testing.TB, o openOptions) app {
 		}
 		u.Host = o.addr(host)
 		dsn = u.String()
+	}
+	if o.pgAppName != "" {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + "application_name=" + o.pgAppName
 	}
 	return openSQL(tb, o, postgresEnv, dsn)
 }

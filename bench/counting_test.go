@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/binary"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -149,6 +150,9 @@ type tripProxy struct {
 	ln    net.Listener
 	to    string
 	trips atomic.Int64
+	// stmts counts the SQL statements clients sent (PostgreSQL and MySQL;
+	// see sqlCounter).
+	stmts atomic.Int64
 }
 
 func startTripProxy(tb testing.TB, to string) *tripProxy {
@@ -182,17 +186,20 @@ func (p *tripProxy) relay(client net.Conn) {
 		return
 	}
 	defer server.Close()
-	var answered atomic.Bool
+	var answered, serverFirst, clientSpoke atomic.Bool
 	answered.Store(true)
 	done := make(chan struct{}, 2)
 	go func() { // client to server
 		buf := make([]byte, 64<<10)
+		var sc sqlCounter
 		for {
 			n, err := client.Read(buf)
 			if n > 0 {
 				if answered.Swap(false) {
 					p.trips.Add(1)
 				}
+				clientSpoke.Store(true)
+				p.stmts.Add(int64(sc.feed(buf[:n], serverFirst.Load())))
 				if _, werr := server.Write(buf[:n]); werr != nil {
 					break
 				}
@@ -209,6 +216,9 @@ func (p *tripProxy) relay(client net.Conn) {
 		for {
 			n, err := server.Read(buf)
 			if n > 0 {
+				if !clientSpoke.Load() {
+					serverFirst.Store(true) // MySQL greets first
+				}
 				answered.Store(true)
 				if _, werr := client.Write(buf[:n]); werr != nil {
 					break
@@ -223,4 +233,121 @@ func (p *tripProxy) relay(client net.Conn) {
 	}()
 	<-done
 	<-done
+}
+
+// sqlCounter counts the SQL statements in what a client sends on one
+// connection: PostgreSQL's simple queries (each statement of the text) and
+// executions of the extended protocol, MySQL's COM_QUERY (each statement of
+// a multi-statement text) and COM_STMT_EXECUTE. Other protocols (Redis)
+// count nothing. It tells PostgreSQL (the client speaks first, with a
+// startup message) from MySQL (the server greets first).
+type sqlCounter struct {
+	proto   int // 0 not known yet, then protoPG, protoMySQL or protoOther
+	started bool
+	buf     []byte
+}
+
+const (
+	protoPG = iota + 1
+	protoMySQL
+	protoOther
+)
+
+func (c *sqlCounter) feed(b []byte, serverFirst bool) int {
+	if c.proto == 0 {
+		switch {
+		case serverFirst:
+			c.proto = protoMySQL
+		case len(b) >= 8 && b[0] == 0 && (binary.BigEndian.Uint32(b[4:8]) == 196608 || binary.BigEndian.Uint32(b[4:8])>>16 == 1234):
+			c.proto = protoPG
+		default:
+			c.proto = protoOther
+		}
+	}
+	if c.proto == protoOther {
+		return 0
+	}
+	c.buf = append(c.buf, b...)
+	n := 0
+	for {
+		var size int
+		switch {
+		case c.proto == protoPG && !c.started:
+			// Startup, SSL or GSS request: a length and a code.
+			if len(c.buf) < 8 {
+				return n
+			}
+			size = int(binary.BigEndian.Uint32(c.buf))
+			if len(c.buf) < size {
+				return n
+			}
+			if binary.BigEndian.Uint32(c.buf[4:8]) == 196608 {
+				c.started = true
+			}
+		case c.proto == protoPG:
+			if len(c.buf) < 5 {
+				return n
+			}
+			size = 1 + int(binary.BigEndian.Uint32(c.buf[1:5]))
+			if len(c.buf) < size {
+				return n
+			}
+			switch c.buf[0] {
+			case 'Q':
+				n += countStatements(c.buf[5 : size-1])
+			case 'E':
+				n++
+			}
+		default: // MySQL
+			if len(c.buf) < 4 {
+				return n
+			}
+			size = 4 + int(c.buf[0]) | int(c.buf[1])<<8 | int(c.buf[2])<<16
+			if len(c.buf) < size {
+				return n
+			}
+			if seq := c.buf[3]; seq == 0 && size > 4 { // a command, not the login
+				switch c.buf[4] {
+				case 0x03: // COM_QUERY
+					n += countStatements(c.buf[5:size])
+				case 0x17: // COM_STMT_EXECUTE
+					n++
+				}
+			}
+		}
+		c.buf = c.buf[size:]
+	}
+}
+
+// countStatements counts the statements of a SQL text: the non-empty parts
+// between semicolons outside quotes.
+func countStatements(q []byte) int {
+	n := 0
+	empty := true
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		ch := q[i]
+		switch {
+		case quote != 0:
+			if ch == '\\' && quote != '`' {
+				i++
+			} else if ch == quote {
+				quote = 0
+			}
+		case ch == '\'' || ch == '"' || ch == '`':
+			quote = ch
+			empty = false
+		case ch == ';':
+			if !empty {
+				n++
+			}
+			empty = true
+		case ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r':
+			empty = false
+		}
+	}
+	if !empty {
+		n++
+	}
+	return n
 }

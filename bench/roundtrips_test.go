@@ -13,8 +13,9 @@ import (
 // makes (Load, Apply, Delete, Take, Rename: the contract's round trips) and,
 // for stores behind a network, the network round trips those calls cost,
 // measured by a counting TCP proxy between the store and its server (a
-// pipelined batch counts once). scs contenders are counted too (Find,
-// Commit, Delete). Targets for sesame: READ 1, WRITE 2, NEW 1, UNTOUCHED 0
+// pipelined batch counts once), and for SQL stores the statements they
+// run (a batch counts each of its statements). scs contenders are counted
+// too (Find, Commit, Delete). Targets for sesame: READ 1, WRITE 2, NEW 1, UNTOUCHED 0
 // store calls; sesame contenders that miss them fail the test. Run with
 //
 //	go test -run RoundTrips -v
@@ -51,6 +52,7 @@ func TestRoundTrips(t *testing.T) {
 				calls.Store(0)
 				for _, p := range proxies {
 					p.trips.Store(0)
+					p.stmts.Store(0)
 				}
 				for range requests {
 					serveOnce(t, h, req, "")
@@ -58,11 +60,16 @@ func TestRoundTrips(t *testing.T) {
 				perReq := float64(calls.Load()) / requests
 				cell := fmt.Sprintf("%g", perReq)
 				if len(proxies) > 0 {
-					var trips int64
+					var trips, stmts int64
 					for _, p := range proxies {
 						trips += p.trips.Load()
+						stmts += p.stmts.Load()
 					}
-					cell += fmt.Sprintf(" (%g net)", float64(trips)/requests)
+					cell += fmt.Sprintf(" (%g net", float64(trips)/requests)
+					if stmts > 0 || strings.Contains(c.name, "postgres") || strings.Contains(c.name, "mysql") || strings.Contains(c.name, "pgx") {
+						cell += fmt.Sprintf(", %g SQL", float64(stmts)/requests)
+					}
+					cell += ")"
 				}
 				t.Logf("%s: %s store calls per request", sc.name, cell)
 				row += " | " + cell
@@ -73,6 +80,6 @@ func TestRoundTrips(t *testing.T) {
 		})
 		rows = append(rows, row+" |")
 	}
-	t.Logf("store calls per request (network round trips in parentheses):\n"+
+	t.Logf("store calls per request (network round trips and SQL statements in parentheses):\n"+
 		"| contender | READ | WRITE | NEW | UNTOUCHED |\n|---|--:|--:|--:|--:|\n%s", strings.Join(rows, "\n"))
 }

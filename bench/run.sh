@@ -6,7 +6,8 @@
 # 1. BenchmarkSessions: PASSES separate runs of the whole table (-count 1
 #    each, so that every contender sees the same mix of machine noise),
 #    summarised with benchstat.
-# 2. TestRoundTrips: store calls and network round trips per scenario.
+# 2. TestRoundTrips: store calls and network round trips per scenario;
+#    TestServerCPU: PostgreSQL server CPU per request (sesame, scs pgxstore).
 # 3. TestLostUpdates: the lost-update probe.
 # 4. load.sh: wrk against two server processes per library on one Redis.
 # 5. BenchmarkSeal (bench/README.md).
@@ -34,6 +35,7 @@ done
 go run golang.org/x/perf/cmd/benchstat@latest "$OUT/sessions.txt" >"$OUT/sessions-benchstat.txt" || true
 
 "$OUT/bench.test" -test.run 'RoundTrips' -test.v | tee "$OUT/roundtrips.txt"
+"$OUT/bench.test" -test.run 'ServerCPU' -test.v | tee "$OUT/servercpu.txt" || true
 "$OUT/bench.test" -test.run 'LostUpdates' -test.v -test.timeout 30m | tee "$OUT/lostupdates.txt" || true
 ./load.sh | tee "$OUT/load.txt"
 "$OUT/bench.test" -test.run '^$' -test.bench 'Seal' -test.benchmem -test.count 5 | tee "$OUT/seal.txt"

@@ -56,23 +56,63 @@
 // [Store.Migrate] creates one session table (default "sesame_sessions"), a
 // lock table, a table of applied changes on PostgreSQL and MySQL (see "At
 // most once") and a table of remember-me tokens beside it (the store is also
-// a [store.TokenStore] for package remember); [Schema] returns the same
-// statements as text for databases migrated by hand. A session row holds
-// the key (the hex SHA-256 of the session ID, never the ID), the values as
-// one blob, the user ID (indexed), the client's IP and user agent, and the
-// created, last-seen and expiry times (expiry indexed). Values are the JSON document of
-// [store.EncodeValues] in a binary column, so they come back byte for byte
-// and values over [Options.CompressThreshold] (1 KiB) are gzip-compressed.
+// a [store.TokenStore] for package remember). A session row holds
+// the key (the hex SHA-256 of the session ID, never the ID), the values, the
+// user ID (indexed), the client's IP and user agent, and the
+// created, last-seen and expiry times (expiry indexed). [Schema] returns the
+// same statements as text for databases migrated by hand.
+//
+// # Migrations
+//
+// The schema is versioned. Each change to it is a numbered migration, SQL
+// for each engine embedded in this package ([Migrations]), and a database
+// records the ones applied to it in a table of its own, Table +
+// "_migrations". [Store.Migrate] applies the ones it lacks, in order, under
+// a lock that makes concurrent migrations from several processes safe
+// (pg_advisory_xact_lock on PostgreSQL, GET_LOCK on MySQL, the write lock on
+// SQLite), and in one transaction where DDL is transactional (PostgreSQL,
+// SQLite). [Store.ApplyMigrations] also says what it applied and
+// [Store.PendingMigrations] what it would apply; the CLI's sesame migrate
+// prints both (--dry-run). Run Migrate after every upgrade of sesame. A
+// database created before the schema was versioned is at version 0, and
+// migration 1 (the schema of that time, written with IF NOT EXISTS) passes
+// it through unchanged, its sessions intact.
 //
 // # Atomic changes
 //
-// A change set is applied by one short transaction that locks the row
-// (SELECT ... FOR UPDATE; BEGIN IMMEDIATE on SQLite), merges the change in
-// Go with [store.Merge] (Set, Incr and Push, then the size limit and
-// compression) and writes the row back, so concurrent requests never lose
-// each other's writes and Increment is exact. Creating a session
-// is one INSERT that fails on a live row; a touch (new expiry, new user) is
-// one UPDATE; neither can re-create a deleted session.
+// The values of a record are one JSON object (the vals column) whose
+// members are strings: a value's bytes as they are when they are JSON text
+// (so they come back byte for byte), otherwise marked and base64-encoded,
+// and compressed when over [Options.CompressThreshold].
+//
+// On PostgreSQL and MySQL the server applies a change set itself, in one
+// statement: it removes and replaces members (jsonb's - and || on
+// PostgreSQL, JSON_MERGE_PATCH on MySQL), increments integers in SQL, keeps
+// the record's size in a column against [Options.MaxRecordSize], and writes
+// the row, so a write is one round trip and the application neither reads
+// nor re-encodes the record. The statement proves that its result is the
+// one [store.Merge] would give, and otherwise changes nothing: the record
+// is live and not a tombstone, the members it replaces are plain JSON text,
+// the integers it increments have at most 18 digits, the result stays
+// within the size limit. When it cannot (a Push, a compressed value
+// replaced, an increment of something that is not an integer, a row of an
+// earlier schema version), the change is applied by one short transaction
+// that locks the row (SELECT ... FOR UPDATE; BEGIN IMMEDIATE on SQLite),
+// merges it in Go with [store.Merge] and writes the row back, which gives
+// the exact outcome, error or success. SQLite, in the application's
+// process, always does that: a transaction costs it no round trip. Either
+// way concurrent requests never lose each other's writes and Increment is
+// exact. Creating a session is one INSERT that fails on a live row; a touch
+// (new expiry, new user) is one UPDATE; neither can re-create a deleted
+// session.
+//
+// On MySQL, the in-place change and a create are each one transaction sent
+// as one batch of statements (one round trip), and the locked transaction
+// two batches (START TRANSACTION and the SELECT, then the UPDATE, the ops
+// row and COMMIT), like PostgreSQL's pipeline. Batches need the connection
+// settings interpolateParams=true and multiStatements=true: [Open] sets
+// both. On a *sql.DB without them ([New]), MySQL writes take a round trip
+// per statement.
 //
 // # At most once
 //
@@ -82,9 +122,10 @@
 // an ID ([store.Change.ID], which sesame sets on every commit; a Take's id)
 // is remembered in a third table, Table + "_ops": its ID (primary key),
 // when it was applied, and what a Take returned. The row is inserted in
-// the transaction that writes the record (on PostgreSQL in the same
-// pipelined round trip as the UPDATE and COMMIT; a create stays one
-// statement), so it exists exactly when the change was committed. A change
+// the transaction that writes the record (in the in-place statement, or
+// its batch on MySQL; on PostgreSQL in the same pipelined round trip as the
+// UPDATE and COMMIT of a transaction; a create stays one round trip), so
+// it exists exactly when the change was committed. A change
 // whose ID is already there is not applied again: the transaction rolls
 // back and the original success is returned (a Take returns the value it
 // took). A change that failed committed nothing and is not remembered.
@@ -100,8 +141,7 @@
 // lock) are idempotent and repeated without an ID.
 //
 // [store.Pruner]'s Prune removes entries older than twice
-// [store.RetryWindow]. Migrate adds the ops table to the schema of an
-// earlier version. SQLite is embedded: a change never reaches it twice, so
+// [store.RetryWindow]. SQLite is embedded: a change never reaches it twice, so
 // it has no ops table and pays nothing.
 //
 // # Time

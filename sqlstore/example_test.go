@@ -104,6 +104,7 @@ func ExampleSchema() {
 		fmt.Println(strings.SplitN(st, "\n", 2)[0])
 	}
 	// Output:
+	// CREATE TABLE IF NOT EXISTS "sessions_migrations" (
 	// CREATE TABLE IF NOT EXISTS "sessions" (
 	// CREATE INDEX IF NOT EXISTS "sessions_user_id_idx" ON "sessions" (user_id) WHERE user_id <> ''
 	// CREATE INDEX IF NOT EXISTS "sessions_expires_idx" ON "sessions" (expires)
@@ -113,6 +114,36 @@ func ExampleSchema() {
 	// CREATE INDEX IF NOT EXISTS "sessions_tokens_expires_idx" ON "sessions_tokens" (expires)
 	// CREATE TABLE IF NOT EXISTS "sessions_ops" (
 	// CREATE INDEX IF NOT EXISTS "sessions_ops_at_idx" ON "sessions_ops" (at)
+	// INSERT INTO "sessions_migrations" (version, name, applied) VALUES (1, 'baseline', now()) ON CONFLICT (version) DO NOTHING
+	// ALTER TABLE "sessions" ADD COLUMN IF NOT EXISTS vals JSONB
+	// ALTER TABLE "sessions" ADD COLUMN IF NOT EXISTS size BIGINT NOT NULL DEFAULT 0
+	// INSERT INTO "sessions_migrations" (version, name, applied) VALUES (2, 'values', now()) ON CONFLICT (version) DO NOTHING
+}
+
+// ApplyMigrations upgrades the schema and says what it did; a second run
+// finds nothing to do.
+func ExampleStore_ApplyMigrations() {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, "sqlite::memory:", sqlstore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	for range 2 {
+		applied, err := s.ApplyMigrations(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(len(applied), "applied")
+		for _, m := range applied {
+			fmt.Printf("migration %d (%s): %d statements\n", m.Version, m.Name, len(m.Statements))
+		}
+	}
+	// Output:
+	// 2 applied
+	// migration 1 (baseline): 7 statements
+	// migration 2 (values): 2 statements
+	// 0 applied
 }
 
 // A background pruner runs until it is stopped; stop waits for it.

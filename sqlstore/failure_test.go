@@ -260,13 +260,10 @@ func TestFailedWriteRollsBack(t *testing.T) {
 		s := e.open(t, Options{})
 		s.db.SetMaxOpenConns(1)
 		tb := s.dialect.quote(s.table)
-		ddl := `ALTER TABLE ` + tb + ` ADD CONSTRAINT ` + s.dialect.quote(s.table+"_small") + ` CHECK (LENGTH(data) < 200)`
-		switch s.dialect {
-		case Postgres:
-			ddl = strings.Replace(ddl, "LENGTH", "octet_length", 1)
-		case SQLite:
+		ddl := `ALTER TABLE ` + tb + ` ADD CONSTRAINT ` + s.dialect.quote(s.table+"_small") + ` CHECK (size < 200)`
+		if s.dialect == SQLite {
 			ddl = `CREATE TRIGGER ` + s.dialect.quote(s.table+"_small") + ` BEFORE UPDATE ON ` + tb +
-				` WHEN length(NEW.data) >= 200 BEGIN SELECT RAISE(ABORT, 'too big'); END`
+				` WHEN NEW.size >= 200 BEGIN SELECT RAISE(ABORT, 'too big'); END`
 		}
 		if _, err := s.db.Exec(ddl); err != nil {
 			t.Fatal(err)

@@ -106,20 +106,41 @@ var pgCommitStmt = func() []byte {
 	return []byte("stmtcache_" + hex.EncodeToString(sum[:24]))
 }()
 
+// inPlaceChunk reports whether a chunk a client sends holds one of the
+// in-place statements of s: its text (MySQL; PostgreSQL when pgx prepares
+// it) or the name of the statement pgx prepared for it.
+func inPlaceChunk(s *Store, chunk []byte) bool {
+	found := false
+	s.stmts.Range(func(_, q any) bool {
+		text := q.(string)
+		sum := sha256.Sum256([]byte(text))
+		found = bytes.Contains(chunk, []byte(text[:min(len(text), 40)])) ||
+			bytes.Contains(chunk, []byte("stmtcache_"+hex.EncodeToString(sum[:24])))
+		return !found
+	})
+	return found
+}
+
 // TestFaultsAtCommit cuts connections around COMMIT (before it is sent,
 // after it is sent and before the answer, after the answer), then around
 // random chunks, while Hammer runs.
 func TestFaultsAtCommit(t *testing.T) {
 	for _, d := range []Dialect{Postgres, MySQL} {
 		for _, mode := range []struct {
-			name   string
-			decide func([]byte) storetest.Fault
+			name    string
+			decide  func(faulty *Store) func([]byte) storetest.Fault
+			inPlace bool // changes without Push, which the database applies in place
 		}{
-			{"commit", storetest.RandomFaults(0.2, commitChunk)},
-			{"random", storetest.RandomFaults(0.03, nil)},
+			{"commit", func(*Store) func([]byte) storetest.Fault { return storetest.RandomFaults(0.2, commitChunk) }, false},
+			{"random", func(*Store) func([]byte) storetest.Fault { return storetest.RandomFaults(0.03, nil) }, false},
+			{"in place/commit", func(s *Store) func([]byte) storetest.Fault {
+				return storetest.RandomFaults(0.2, func(chunk []byte) bool { return commitChunk(chunk) || inPlaceChunk(s, chunk) })
+			}, true},
+			{"in place/random", func(*Store) func([]byte) storetest.Fault { return storetest.RandomFaults(0.03, nil) }, true},
 		} {
 			t.Run(d.String()+"/"+mode.name, func(t *testing.T) {
 				faulty, check, p := faultStores(t, d)
+				decide := mode.decide(faulty)
 				// Decide is set before the first connection and never
 				// written again; the faults stop with the flag.
 				var on atomic.Bool
@@ -128,11 +149,16 @@ func TestFaultsAtCommit(t *testing.T) {
 					if !on.Load() {
 						return storetest.Pass
 					}
-					return mode.decide(chunk)
+					return decide(chunk)
 				}
 				start := time.Now()
-				r := storetest.Hammer(t, faulty, check, hammerOpts)
+				opts := hammerOpts
+				opts.WithoutPush = mode.inPlace
+				r := storetest.Hammer(t, faulty, check, opts)
 				on.Store(false)
+				if mode.inPlace && faulty.inPlaced.Load() == 0 {
+					t.Error("no change was applied in place")
+				}
 				t.Logf("%v: cut before request %d, after request %d, after reply %d; passed %d chunks",
 					time.Since(start).Round(time.Millisecond), p.Count(storetest.CutBeforeRequest),
 					p.Count(storetest.CutAfterRequest), p.Count(storetest.CutAfterReply), p.Count(storetest.Pass))
@@ -210,6 +236,19 @@ func TestKilledBackendsDuringHammer(t *testing.T) {
 // to 100 ms.
 func hammerKilling(t *testing.T, s, check *Store, kill func(ctx context.Context) (int64, error), ops int) {
 	t.Helper()
+	for _, inPlace := range []bool{false, true} {
+		name := "transactions"
+		if inPlace {
+			name = "in place"
+		}
+		t.Run(name, func(t *testing.T) {
+			hammerKillingOnce(t, s, check, kill, ops, inPlace)
+		})
+	}
+}
+
+func hammerKillingOnce(t *testing.T, s, check *Store, kill func(ctx context.Context) (int64, error), ops int, inPlace bool) {
+	t.Helper()
 	var killed, rounds atomic.Int64
 	opts := hammerOpts
 	opts.Ops = ops
@@ -231,8 +270,12 @@ func hammerKilling(t *testing.T, s, check *Store, kill func(ctx context.Context)
 			rounds.Add(1)
 		}
 	}
+	opts.WithoutPush = inPlace
 	start := time.Now()
 	r := storetest.Hammer(t, s, check, opts)
+	if inPlace && s.inPlaced.Load() == 0 {
+		t.Error("no change was applied in place")
+	}
 	t.Logf("%v: %d kill rounds, %d connections killed", time.Since(start).Round(time.Millisecond), rounds.Load(), killed.Load())
 	checkHammer(t, r, killed.Load())
 }

@@ -55,23 +55,21 @@ func (s *Store) readPage(ctx context.Context, now any, after string) ([]store.En
 	}
 	defer rows.Close()
 	var page []store.Entry
-	var datas [][]byte
+	var raws []rawValues
 	for rows.Next() {
 		var e store.Entry
-		var data []byte
-		r := &e.Record
-		if err := rows.Scan(&e.Key, &data, &r.UserID, &r.IP, &r.UserAgent,
-			timeCol{&r.Created}, timeCol{&r.LastSeen}, timeCol{&r.Expires}); err != nil {
+		var raw rawValues
+		if err := rows.Scan(append([]any{&e.Key}, raw.dest(&e.Record)...)...); err != nil {
 			return nil, s.dbErr(ctx, "list", err)
 		}
 		page = append(page, e)
-		datas = append(datas, data)
+		raws = append(raws, raw)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.dbErr(ctx, "list", err)
 	}
 	for i := range page {
-		v, err := store.DecodeValues(datas[i], s.maxSize)
+		v, err := s.decodeValues(raws[i])
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: list: record %s: %w", page[i].Key, err)
 		}

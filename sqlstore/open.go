@@ -32,7 +32,8 @@ import (
 // The query parameters of a mysql:// URL are go-sql-driver/mysql's. Open
 // sets parseTime=true and, unless the target says otherwise,
 // interpolateParams=true (one round trip per statement instead of a
-// prepare and an execute). SQLite databases are opened in WAL mode with a
+// prepare and an execute) and multiStatements=true (a write's statements in
+// one round trip; only the store's own statements run on its pool). SQLite databases are opened in WAL mode with a
 // busy timeout of 10 s, synchronous=NORMAL and foreign keys on.
 //
 // Errors never repeat target, which may hold a password. A database that
@@ -59,14 +60,41 @@ func Open(ctx context.Context, target string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// DefaultMaxOpenConns caps the connections [Open] keeps to a PostgreSQL or
-// MySQL server. Without a cap, a burst of requests on one busy session opens
-// a connection per request until the server refuses more ("too many
-// connections": PostgreSQL allows 100 and MySQL 151 by default); with it,
-// requests queue for a connection instead, which is also faster, since
-// writes to one session serialise on its row lock anyway. Change it with
-// Store.DB().SetMaxOpenConns.
-const DefaultMaxOpenConns = 20
+// The pool settings [Open] gives a PostgreSQL or MySQL database. Change
+// them with Store.DB().SetMaxOpenConns and its siblings.
+//
+// DefaultMaxOpenConns caps the connections: without a cap, a burst of
+// requests opens a connection per request until the server refuses more
+// ("too many connections": PostgreSQL allows 100 and MySQL 151 by default,
+// shared by every instance of the application); with it, requests queue
+// for a connection instead, which is also faster, since a store call holds
+// its connection for one or two round trips only. The pool keeps as many
+// idle connections as it may open (database/sql keeps 2 by default, and
+// closes every connection beyond that as soon as it is returned: under a
+// burst of concurrent requests, each one would then open a connection of
+// its own, a TCP and authentication handshake, and close it again). Idle
+// connections are closed after DefaultConnMaxIdleTime, so a quiet
+// application gives them back to the server, and every connection is
+// replaced after DefaultConnMaxLifetime, before servers and middleboxes
+// drop it (go-sql-driver/mysql recommends under 5 minutes for MySQL, whose
+// wait_timeout may be short). Measured by TestPoolUnderBurst (waves of 64
+// concurrent clients for 2 s): with 10 idle connections of 20 the pool
+// opened 249 connections to PostgreSQL and 369 to MariaDB, closing all
+// but the last 10 again; with these settings it opens 19 and closes none,
+// and no request fails.
+const (
+	// DefaultMaxOpenConns is the most connections the pool opens.
+	DefaultMaxOpenConns = 20
+	// DefaultMaxIdleConns is the most idle connections the pool keeps:
+	// all of them.
+	DefaultMaxIdleConns = DefaultMaxOpenConns
+	// DefaultConnMaxIdleTime is how long a connection may stay idle.
+	DefaultConnMaxIdleTime = 5 * time.Minute
+	// DefaultConnMaxLifetime is how long a PostgreSQL connection is used.
+	DefaultConnMaxLifetime = 30 * time.Minute
+	// MySQLConnMaxLifetime is how long a MySQL connection is used.
+	MySQLConnMaxLifetime = 3 * time.Minute
+)
 
 // open opens the database of t with its engine, and sets the pool limits
 // of its dialect.
@@ -91,18 +119,22 @@ func (t target) open() (*sql.DB, error) {
 		n := max(4, runtime.GOMAXPROCS(0))
 		db.SetMaxOpenConns(n)
 		db.SetMaxIdleConns(n)
-	case t.dialect == MySQL:
-		// Recommended by go-sql-driver/mysql: retire connections before
-		// the server or a middlebox times them out.
-		db.SetConnMaxLifetime(3 * time.Minute)
-		db.SetMaxOpenConns(DefaultMaxOpenConns)
-		db.SetMaxIdleConns(10)
 	default:
-		db.SetMaxOpenConns(DefaultMaxOpenConns)
-		db.SetMaxIdleConns(10)
-		db.SetConnMaxIdleTime(5 * time.Minute)
+		setPool(db, t.dialect)
 	}
 	return db, nil
+}
+
+// setPool gives db the pool settings of a networked dialect.
+func setPool(db *sql.DB, d Dialect) {
+	db.SetMaxOpenConns(DefaultMaxOpenConns)
+	db.SetMaxIdleConns(DefaultMaxIdleConns)
+	db.SetConnMaxIdleTime(DefaultConnMaxIdleTime)
+	if d == MySQL {
+		db.SetConnMaxLifetime(MySQLConnMaxLifetime)
+	} else {
+		db.SetConnMaxLifetime(DefaultConnMaxLifetime)
+	}
 }
 
 // DialectOf returns the dialect of a target that [Open] accepts, without

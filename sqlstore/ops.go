@@ -84,22 +84,22 @@ func buildOpQueries(d Dialect, table string, batch int) opQueries {
 	} else {
 		q.prune = r(`DELETE FROM ` + o + ` WHERE id IN (SELECT id FROM ` + o + ` WHERE at <= ? LIMIT ` + n + `)`)
 		t := d.quote(table)
-		// $1-$8 the record, $9 the store's clock, $10 the identity, $11
+		// $1-$10 the record, $11 the store's clock, $12 the identity, $13
 		// the time it is remembered from. The record is written only when
 		// the identity is not remembered yet, and the identity only when
 		// the record was written; a concurrent twin that committed first
 		// makes the second INSERT fail with a unique violation.
 		q.createPG = `WITH rec AS (
-	INSERT INTO ` + t + ` (id, ` + recordCols + `)
-	SELECT $1::text, $2::bytea, $3::text, $4::text, $5::text, $6::timestamptz, $7::timestamptz, $8::timestamptz
-	WHERE NOT EXISTS (SELECT 1 FROM ` + o + ` WHERE id = $10)
-	ON CONFLICT (id) DO UPDATE SET data = excluded.data, user_id = excluded.user_id,
-		ip = excluded.ip, user_agent = excluded.user_agent, created = excluded.created,
-		last_seen = excluded.last_seen, expires = excluded.expires
-	WHERE ` + t + `.expires <= $9
+	INSERT INTO ` + t + ` (id, ` + insertCols + `)
+	SELECT $1::text, $2::bytea, $3::jsonb, $4::bigint, $5::text, $6::text, $7::text, $8::timestamptz, $9::timestamptz, $10::timestamptz
+	WHERE NOT EXISTS (SELECT 1 FROM ` + o + ` WHERE id = $12)
+	ON CONFLICT (id) DO UPDATE SET data = excluded.data, vals = excluded.vals, size = excluded.size,
+		user_id = excluded.user_id, ip = excluded.ip, user_agent = excluded.user_agent,
+		created = excluded.created, last_seen = excluded.last_seen, expires = excluded.expires
+	WHERE ` + t + `.expires <= $11
 	RETURNING 1
 ), op AS (
-	INSERT INTO ` + o + ` (id, at, result) SELECT $10, $11, NULL FROM rec RETURNING 1
+	INSERT INTO ` + o + ` (id, at, result) SELECT $12, $13, NULL FROM rec RETURNING 1
 )
 SELECT (SELECT count(*) FROM rec), (SELECT count(*) FROM op)`
 	}

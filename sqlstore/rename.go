@@ -29,24 +29,25 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, c store.Chang
 	now := s.prepare(&c)
 	d := s.dialect
 	_, err := s.inTx(ctx, "rename", c.ID, func(q querier) ([]byte, error) {
-		cur, data, ok, err := scanRecord(q.QueryRowContext(ctx, s.q.lockRow, oldKey, d.timeArg(now)))
+		cur, raw, ok, err := scanRecord(q.QueryRowContext(ctx, s.q.lockRow, oldKey, d.timeArg(now)))
 		if err != nil {
 			return nil, s.dbErr(ctx, "rename", err)
 		}
 		if !ok {
 			return nil, fmt.Errorf("sqlstore: rename: %w", store.ErrNotFound)
 		}
-		if cur.Values, err = store.DecodeValues(data, s.maxSize); err != nil {
+		if cur.Values, err = s.decodeValues(raw); err != nil {
 			return nil, fmt.Errorf("sqlstore: rename: %w", err)
 		}
 		rec, err := store.Merge(cur, true, c, now)
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: rename: %w", err)
 		}
-		if data, err = s.encode(rec); err != nil {
+		e, err := s.encode(rec)
+		if err != nil {
 			return nil, fmt.Errorf("sqlstore: rename: %w", err)
 		}
-		args := []any{newKey, data, rec.UserID, rec.IP, rec.UserAgent,
+		args := []any{newKey, e.data, e.vals, e.size, rec.UserID, rec.IP, rec.UserAgent,
 			d.timeArg(rec.Created), d.timeArg(rec.LastSeen), d.timeArg(rec.Expires)}
 		ok, err = s.insertOrReplaceExpired(ctx, q, s.q.upsert, s.q.insert, s.q.deleteExpiredKey, args, now)
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -112,6 +114,17 @@ type Store struct {
 	// noPipeline makes PostgreSQL use database/sql transactions like the
 	// other engines; benchmarks set it to measure what pipelining saves.
 	noPipeline bool
+
+	// inPlaceOff turns the in-place path off (see inplace.go), for tests
+	// and benchmarks of the transaction path; noBatch is set when the
+	// pool's MySQL connections cannot run batches.
+	inPlaceOff, noBatch atomic.Bool
+	// inPlaced counts the changes applied in place, batched the MySQL
+	// transactions of lockedUpdate sent as two batches, for tests.
+	inPlaced, batched atomic.Int64
+	// stmts holds the text of the in-place statements by shape (see
+	// inplace.go).
+	stmts sync.Map
 }
 
 // New returns a Store that keeps sessions in db, a database of the given
@@ -123,7 +136,8 @@ type Store struct {
 //
 // The caller keeps ownership of db: [Store.Close] leaves it open. For
 // MySQL, a DSN with interpolateParams=true saves a round trip per
-// statement (parseTime is not needed). For SQLite, the store serialises
+// statement, and with multiStatements=true as well a change is one round
+// trip (parseTime is not needed). For SQLite, the store serialises
 // its own writes and Migrate turns WAL mode on; when other processes write
 // to the same file, open it with a busy timeout
 // (_pragma=busy_timeout(10000)) so they wait for each other. [Open] does
@@ -212,7 +226,12 @@ type queries struct {
 	touchPrefix, touchWhere                                                                string
 }
 
-const recordCols = `data, user_id, ip, user_agent, created, last_seen, expires`
+// recordCols are the columns of a record that scanRecord reads;
+// insertCols those a new row gets after its id.
+const (
+	recordCols = `data, vals, user_id, ip, user_agent, created, last_seen, expires`
+	insertCols = `data, vals, size, user_id, ip, user_agent, created, last_seen, expires`
+)
 
 func buildQueries(d Dialect, table string, batch int) queries {
 	t := d.quote(table)
@@ -224,14 +243,14 @@ func buildQueries(d Dialect, table string, batch int) queries {
 	if d != SQLite { // SQLite's BEGIN IMMEDIATE already holds the write lock
 		q.lockRow += ` FOR UPDATE`
 	}
-	q.update = r(`UPDATE ` + t + ` SET data = ?, user_id = ?, ip = ?, user_agent = ?, last_seen = ?, expires = ? WHERE id = ?`)
-	q.updateData = r(`UPDATE ` + t + ` SET data = ? WHERE id = ?`)
-	insert := `INSERT INTO ` + t + ` (id, ` + recordCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	q.update = r(`UPDATE ` + t + ` SET data = ?, vals = ?, size = ?, user_id = ?, ip = ?, user_agent = ?, last_seen = ?, expires = ? WHERE id = ?`)
+	q.updateData = r(`UPDATE ` + t + ` SET data = ?, vals = ?, size = ? WHERE id = ?`)
+	insert := `INSERT INTO ` + t + ` (id, ` + insertCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	q.insert = r(insert)
 	if d != MySQL {
 		// Create in one statement: insert, or replace an expired row.
 		// No row changed means a live record holds the key.
-		q.upsert = r(insert + ` ON CONFLICT (id) DO UPDATE SET data = excluded.data, user_id = excluded.user_id, ` +
+		q.upsert = r(insert + ` ON CONFLICT (id) DO UPDATE SET data = excluded.data, vals = excluded.vals, size = excluded.size, user_id = excluded.user_id, ` +
 			`ip = excluded.ip, user_agent = excluded.user_agent, created = excluded.created, ` +
 			`last_seen = excluded.last_seen, expires = excluded.expires WHERE ` + t + `.expires <= ?`)
 		q.lock = r(`INSERT INTO ` + l + ` (id, token, expires) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE ` +
@@ -279,11 +298,11 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 	}
 	now := s.dialect.timeArg(normTime(s.now()))
 	var rec store.Record
-	var data []byte
+	var raw rawValues
 	var ok bool
 	var err error
 	err = s.retry(ctx, true, func() (err error) {
-		rec, data, ok, err = scanRecord(s.db.QueryRowContext(ctx, s.q.load, key, now))
+		rec, raw, ok, err = scanRecord(s.db.QueryRowContext(ctx, s.q.load, key, now))
 		return err
 	})
 	if err != nil {
@@ -292,23 +311,41 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 	if !ok {
 		return store.Record{}, false, nil
 	}
-	if rec.Values, err = store.DecodeValues(data, s.maxSize); err != nil {
+	if rec.Values, err = s.decodeValues(raw); err != nil {
 		return store.Record{}, false, fmt.Errorf("sqlstore: load: %w", err)
 	}
 	return rec, true, nil
 }
 
 // scanRecord scans the columns of recordCols; ok is false on no row.
-func scanRecord(row *sql.Row) (rec store.Record, data []byte, ok bool, err error) {
-	err = row.Scan(&data, &rec.UserID, &rec.IP, &rec.UserAgent,
-		timeCol{&rec.Created}, timeCol{&rec.LastSeen}, timeCol{&rec.Expires})
+func scanRecord(row *sql.Row) (rec store.Record, raw rawValues, ok bool, err error) {
+	err = row.Scan(raw.dest(&rec)...)
 	if errors.Is(err, errNoRows) {
-		return store.Record{}, nil, false, nil
+		return store.Record{}, rawValues{}, false, nil
 	}
 	if err != nil {
-		return store.Record{}, nil, false, err
+		return store.Record{}, rawValues{}, false, err
 	}
-	return rec, data, true, nil
+	return rec, raw, true, nil
+}
+
+// rawValues are the columns that hold a record's values, as read: the
+// data blob and, from schema version 2, the vals object (see vals.go).
+type rawValues struct{ data, vals []byte }
+
+// dest returns the scan destinations of recordCols, into r and rec.
+func (r *rawValues) dest(rec *store.Record) []any {
+	return []any{&r.data, &r.vals, &rec.UserID, &rec.IP, &rec.UserAgent,
+		timeCol{&rec.Created}, timeCol{&rec.LastSeen}, timeCol{&rec.Expires}}
+}
+
+// decodeValues decodes the values of a row: from vals when it has them,
+// from the data blob of earlier versions and tombstones otherwise.
+func (s *Store) decodeValues(r rawValues) (map[string][]byte, error) {
+	if r.vals != nil {
+		return decodeVals(r.vals, s.maxSize)
+	}
+	return store.DecodeValues(r.data, s.maxSize)
 }
 
 // Apply applies c atomically to the record under key. See [store.Store].
@@ -316,12 +353,15 @@ func scanRecord(row *sql.Row) (rec store.Record, data []byte, ok bool, err error
 // A create is one INSERT that also replaces an expired row (on MySQL an
 // INSERT, followed only on a duplicate key by the deletion of an expired
 // row and a second INSERT). A change of metadata only (a touch, a new user)
-// is one UPDATE. Any other change is one short transaction: the row is
+// is one UPDATE. On PostgreSQL and MySQL, any other change is applied by
+// the server in one statement (see "Atomic changes" in the package
+// documentation) when it can prove the result to be store.Merge's.
+// Otherwise, and always on SQLite, it is one short transaction: the row is
 // locked (SELECT ... FOR UPDATE; BEGIN IMMEDIATE on SQLite), merged in Go
-// with [store.Merge], checked against MaxRecordSize and written back, so
-// concurrent changes to one record never lose each other's writes. On
-// PostgreSQL that transaction takes two round trips (pipelined), on MySQL
-// five statements.
+// with [store.Merge], checked against MaxRecordSize and written back. Either
+// way concurrent changes to one record never lose each other's writes.
+// Round trips: one in place (on MySQL a batch of statements); two for the
+// transaction (pipelined on PostgreSQL, two batches on MySQL).
 //
 // On PostgreSQL and MySQL a change with an ID (c.ID) is applied at most
 // once: its ID is inserted into the ops table (Table + "_ops") in the
@@ -329,8 +369,9 @@ func scanRecord(row *sql.Row) (rec store.Record, data []byte, ok bool, err error
 // already is answered with success and changes nothing. So Apply can
 // repeat a change whose COMMIT got no answer until it learns the outcome;
 // when ctx ends first, the error wraps [store.ErrOutcomeUnknown]. On MySQL
-// a create with an ID is a transaction of four statements; on PostgreSQL it
-// stays one statement. A touch is idempotent and needs no ID.
+// a create with an ID is a transaction of five statements sent as one
+// batch; on PostgreSQL it stays one statement. A touch is idempotent and
+// needs no ID.
 //
 // Whether a record is live is decided by the store's clock (time.Now),
 // never by c.Now, which only sets LastSeen (and Created on create); times
@@ -352,23 +393,29 @@ func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
 	case !c.Clear && len(c.Delete) == 0 && len(c.Set) == 0 && len(c.Incr) == 0 && len(c.Push) == 0:
 		return s.touch(ctx, key, c, now)
 	}
+	if p, ok := s.planInPlace(&c); ok {
+		if err := s.applyInPlace(ctx, key, &c, p, now); !errors.Is(err, errFallback) {
+			return err
+		}
+	}
 	d := s.dialect
-	_, err := s.lockedUpdate(ctx, "apply", key, c.ID, now, func(cur store.Record, data []byte, ok bool) (write, error) {
+	_, err := s.lockedUpdate(ctx, "apply", key, c.ID, now, func(cur store.Record, raw rawValues, ok bool) (write, error) {
 		if !ok {
 			return write{}, fmt.Errorf("sqlstore: apply: %w", store.ErrNotFound)
 		}
 		var err error
-		if cur.Values, err = store.DecodeValues(data, s.maxSize); err != nil {
+		if cur.Values, err = s.decodeValues(raw); err != nil {
 			return write{}, fmt.Errorf("sqlstore: apply: %w", err)
 		}
 		rec, err := store.Merge(cur, true, c, now)
 		if err != nil {
 			return write{}, fmt.Errorf("sqlstore: apply: %w", err)
 		}
-		if data, err = s.encode(rec); err != nil {
+		e, err := s.encode(rec)
+		if err != nil {
 			return write{}, fmt.Errorf("sqlstore: apply: %w", err)
 		}
-		return write{query: s.q.update, args: []any{data, rec.UserID, rec.IP, rec.UserAgent,
+		return write{query: s.q.update, args: []any{e.data, e.vals, e.size, rec.UserID, rec.IP, rec.UserAgent,
 			d.timeArg(rec.LastSeen), d.timeArg(rec.Expires), key}}, nil
 	})
 	return err
@@ -398,12 +445,26 @@ func (s *Store) prepare(c *store.Change) time.Time {
 	return now
 }
 
-// encode checks the size of rec and encodes its values.
-func (s *Store) encode(rec store.Record) ([]byte, error) {
-	if n := store.Size(rec.Values); n > s.maxSize {
-		return nil, fmt.Errorf("session of %d bytes is over the limit of %d bytes: %w", n, s.maxSize, store.ErrTooLarge)
+// encoded are the values of a record as a row holds them.
+type encoded struct {
+	data []byte
+	vals any // the vals column: a string, or nil for NULL
+	size int64
+}
+
+// encode checks the size of rec and encodes its values: in vals (see
+// vals.go), or for a tombstone in the data blob of earlier versions, whose
+// bytes the touch path recognises.
+func (s *Store) encode(rec store.Record) (encoded, error) {
+	n := store.Size(rec.Values)
+	if n > s.maxSize {
+		return encoded{}, fmt.Errorf("session of %d bytes is over the limit of %d bytes: %w", n, s.maxSize, store.ErrTooLarge)
 	}
-	return store.EncodeValues(rec.Values, s.threshold)
+	if store.IsTombstone(rec) {
+		data, err := store.EncodeValues(rec.Values, s.threshold)
+		return encoded{data: data, size: int64(n)}, err
+	}
+	return encoded{data: valsMarker, vals: encodeVals(rec.Values, s.threshold), size: int64(n)}, nil
 }
 
 // create inserts the record c describes, replacing an expired one.
@@ -412,19 +473,23 @@ func (s *Store) create(ctx context.Context, key string, c store.Change, now time
 	if err != nil {
 		return fmt.Errorf("sqlstore: apply: %w", err)
 	}
-	data, err := s.encode(rec)
+	e, err := s.encode(rec)
 	if err != nil {
 		return fmt.Errorf("sqlstore: apply: %w", err)
 	}
 	d := s.dialect
-	args := []any{key, data, rec.UserID, rec.IP, rec.UserAgent,
+	args := []any{key, e.data, e.vals, e.size, rec.UserID, rec.IP, rec.UserAgent,
 		d.timeArg(rec.Created), d.timeArg(rec.LastSeen), d.timeArg(rec.Expires)}
 	id := s.opID(c.ID)
 	switch {
 	case id != "" && d == Postgres:
 		return s.createOnce(ctx, id, args, now)
 	case id != "":
-		// MySQL: the INSERT and the identity in one transaction.
+		// MySQL: the INSERT and the identity in one transaction, sent as
+		// one batch when the connections can.
+		if err := s.createBatch(ctx, id, args, now); !errors.Is(err, errFallback) {
+			return err
+		}
 		_, err := s.inTx(ctx, "apply", id, func(q querier) ([]byte, error) {
 			ok, err := s.insertOrReplaceExpired(ctx, q, s.q.upsert, s.q.insert, s.q.deleteExpiredKey, args, now)
 			if err != nil {
@@ -483,6 +548,46 @@ func (s *Store) createOnce(ctx context.Context, id string, args []any, now time.
 			return false, err
 		}
 		return false, fmt.Errorf("sqlstore: apply: %w", store.ErrExists)
+	})
+	if _, ok := asApplied(err); ok {
+		return nil
+	}
+	return err
+}
+
+// createBatch is create on MySQL for a change with an identity: a
+// transaction that deletes an expired row under the key, inserts the
+// record and remembers the identity, sent in one round trip (see
+// engine.Engine.Batch). A duplicate key means that a live record holds the
+// key, or that the identity is remembered: an earlier try committed. It
+// returns errFallback when the pool's connections cannot run batches.
+func (s *Store) createBatch(ctx context.Context, id string, args []any, now time.Time) error {
+	if s.eng.Batch == nil || s.noBatch.Load() {
+		return errFallback
+	}
+	d := s.dialect
+	q := `START TRANSACTION; ` + s.q.deleteExpiredKey + `; ` + s.q.insert + `; ` + s.oq.insert + `; COMMIT`
+	bargs := make([]any, 0, len(args)+5)
+	bargs = append(bargs, args[0], d.timeArg(now))
+	bargs = append(bargs, args...)
+	bargs = append(bargs, opKey(id), d.timeArg(normTime(s.now())), nil)
+	err := s.runWrite(ctx, "apply", true, func() (bool, error) {
+		if err := ctx.Err(); err != nil {
+			return false, fmt.Errorf("sqlstore: apply: %w", err)
+		}
+		_, err := s.runBatch(ctx, q, bargs)
+		switch {
+		case err == nil, errors.Is(err, errFallback):
+			return false, err
+		case s.isDuplicate(err):
+			// The server rolled the transaction back: was it this
+			// change, committed by an earlier try?
+			if aerr := s.applied(ctx, "apply", id); aerr != nil {
+				return false, aerr
+			}
+			return false, fmt.Errorf("sqlstore: apply: %w", store.ErrExists)
+		}
+		return s.maybeApplied(ctx, err), s.dbErr(ctx, "apply", err)
 	})
 	if _, ok := asApplied(err); ok {
 		return nil

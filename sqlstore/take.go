@@ -23,11 +23,11 @@ func (s *Store) Take(ctx context.Context, key, field, id string) ([]byte, bool, 
 	if !store.ValidKey(key) {
 		return nil, false, fmt.Errorf("sqlstore: take: %w", store.ErrMalformedKey)
 	}
-	value, err := s.lockedUpdate(ctx, "take", key, id, normTime(s.now()), func(rec store.Record, data []byte, ok bool) (write, error) {
+	value, err := s.lockedUpdate(ctx, "take", key, id, normTime(s.now()), func(rec store.Record, raw rawValues, ok bool) (write, error) {
 		if !ok {
 			return write{}, errNoField
 		}
-		values, err := store.DecodeValues(data, s.maxSize)
+		values, err := s.decodeValues(raw)
 		if err != nil {
 			return write{}, fmt.Errorf("sqlstore: take: %w", err)
 		}
@@ -36,10 +36,12 @@ func (s *Store) Take(ctx context.Context, key, field, id string) ([]byte, bool, 
 			return write{}, errNoField
 		}
 		delete(values, field)
-		if data, err = store.EncodeValues(values, s.threshold); err != nil {
+		rec.Values = values
+		e, err := s.encode(rec)
+		if err != nil {
 			return write{}, fmt.Errorf("sqlstore: take: %w", err)
 		}
-		return write{query: s.q.updateData, args: []any{data, key}, result: v}, nil
+		return write{query: s.q.updateData, args: []any{e.data, e.vals, e.size, key}, result: v}, nil
 	})
 	switch {
 	case errors.Is(err, errNoField):

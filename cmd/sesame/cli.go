@@ -74,7 +74,7 @@ func init() {
 		{"sessions delete", "[STORE FLAGS] [--json] HASH... | --user ID", "delete sessions (log them out)", setupDelete},
 		{"sessions prune", "[STORE FLAGS] [--json]", "delete expired sessions", setupPrune},
 		{"stats", "[STORE FLAGS] [--top N] [--json]", "count sessions: sizes, oldest, users", setupStats},
-		{"migrate", "[STORE FLAGS] [--print]", "create or update the SQL schema (--print: only print it)", setupMigrate},
+		{"migrate", "[STORE FLAGS] [--dry-run | --print] [--json]", "create or upgrade the SQL schema, saying what it applied", setupMigrate},
 		{"help", "[COMMAND]", "show this help, or a command's", setupHelp},
 	}
 }
@@ -359,7 +359,14 @@ so that "remember me" cannot log the user straight back in.
 its clock has not yet expired, and the stale entries of the user index.
 `,
 	"migrate": `Only SQL stores have a schema: for Redis and file stores migrate does
-nothing. --print prints the statements for the store's engine without
-connecting, for databases migrated by hand.
+nothing. The schema is versioned: migrate applies the numbered migrations
+the database lacks, in order, and prints each one it applied; a database
+created by a sesame version before versioning is upgraded in place, its
+sessions kept. Several processes may migrate at once: one applies, the
+others wait and find nothing to do. Run it after every upgrade of sesame.
+
+--dry-run connects and prints the SQL of the migrations the database lacks,
+applying none. --print prints the statements of the whole schema for the
+store's engine without connecting, for empty databases migrated by hand.
 `,
 }

@@ -325,7 +325,7 @@ func TestMigratePrint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.code != 0 || !strings.HasPrefix(r.stdout, "-- sesame session schema for "+tt.dialect.String()+"\n") {
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "-- sesame session schema (version "+strconv.Itoa(sqlstore.SchemaVersion)+") for "+tt.dialect.String()+"\n") {
 			t.Errorf("migrate --print %s = %+v", tt.url, r)
 		}
 		for _, stmt := range want {

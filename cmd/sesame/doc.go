@@ -1,6 +1,6 @@
 // Command sesame operates sesame sessions: it makes secrets, decodes sealed
 // cookies, lists, shows, deletes and prunes the sessions in a store, prints
-// statistics about them, and creates the SQL schema.
+// statistics about them, and creates and upgrades the SQL schema.
 //
 // # Usage
 //
@@ -11,7 +11,7 @@
 //	sesame sessions delete [STORE FLAGS] [--json] HASH... | --user ID
 //	sesame sessions prune  [STORE FLAGS] [--json]
 //	sesame stats           [STORE FLAGS] [--top N] [--json]
-//	sesame migrate         [STORE FLAGS] [--print]
+//	sesame migrate         [STORE FLAGS] [--dry-run | --print] [--json]
 //	sesame help [COMMAND]
 //
 // The store flags are --store URL (default $SESAME_STORE), --table NAME for

@@ -128,7 +128,7 @@ func sqlBackend(t *testing.T, cliURL, appURL string, db *sql.DB) ([]string, stor
 	flags := []string{"--store", cliURL, "--table", table}
 	if db != nil {
 		t.Cleanup(func() {
-			for _, tb := range []string{table, table + "_locks", table + "_tokens"} {
+			for _, tb := range []string{table, table + "_locks", table + "_tokens", table + "_ops", table + "_migrations"} {
 				if _, err := db.Exec("DROP TABLE IF EXISTS " + tb); err != nil {
 					t.Errorf("dropping %s: %v", tb, err)
 				}

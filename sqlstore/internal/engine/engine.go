@@ -11,6 +11,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 )
 
@@ -48,6 +49,12 @@ type Engine struct {
 	// Duplicate reports whether err is a unique key violation.
 	Duplicate func(err error) bool
 
+	// Exists reports whether err says that what a DDL statement creates
+	// (a table, a column, an index) exists already: on an engine whose DDL
+	// is not transactional (MySQL), a migration cut short is run again,
+	// and its statements that had taken effect fail so.
+	Exists func(err error) bool
+
 	// NotSent reports whether err proves that a statement never reached
 	// the server (no connection could be made), beyond the errors package
 	// sqlstore knows itself (driver.ErrBadConn, sql.ErrConnDone, a dial
@@ -66,7 +73,31 @@ type Engine struct {
 	// is not of the engine's driver. Nil means that the engine does not
 	// pipeline: transactions go through database/sql.
 	Pipeline func(driverConn any) (Conn, bool)
+
+	// Batch runs query, several statements separated by semicolons, with
+	// args in one round trip on a driver connection (what sql.Conn.Raw
+	// passes to its function), and returns the number of rows each
+	// statement affected. When the connection cannot run several
+	// statements in one round trip with arguments (go-sql-driver/mysql
+	// without interpolateParams or multiStatements), it returns an error
+	// wrapping ErrNoBatch, having run nothing. When a statement fails, the
+	// server skips the ones after it and Batch rolls back the transaction
+	// the statements may have opened; discard reports that it could not,
+	// and the connection must not be used again. Nil means that the engine
+	// has no batches.
+	Batch func(ctx context.Context, driverConn any, query string, args []any) (affected []int64, discard bool, err error)
+
+	// NoBatch reports whether err, the error of a multi-statement query
+	// run through database/sql, says that the connection refused it as a
+	// whole (MySQL's syntax error at the first semicolon without
+	// multiStatements, or the refusal to prepare several statements
+	// without interpolateParams): nothing ran.
+	NoBatch func(err error) bool
 }
+
+// ErrNoBatch is wrapped by the error of Engine.Batch on a connection that
+// cannot run batches.
+var ErrNoBatch = errors.New("sqlstore: the connection cannot run several statements in one round trip")
 
 // Conn is one connection that pipelines: it sends several statements in
 // one round trip and reads their results one by one (PostgreSQL's extended

@@ -6,12 +6,15 @@
 package mysqlengine
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -25,8 +28,59 @@ func init() {
 		Conflict:  conflict,
 		ConnLost:  connLost,
 		Duplicate: duplicate,
+		Exists:    exists,
 		Answer:    answer,
+		Batch:     batch,
+		NoBatch:   noBatch,
 	})
+}
+
+// noBatch: 1064 ER_PARSE_ERROR, which the server answers to a
+// multi-statement text without CLIENT_MULTI_STATEMENTS, and when asked to
+// prepare one (without interpolateParams, database/sql prepares).
+func noBatch(err error) bool {
+	n, ok := number(err)
+	return ok && n == 1064
+}
+
+// batch runs several statements in one round trip: go-sql-driver/mysql
+// interpolates the arguments (interpolateParams=true) and sends the text
+// as one COM_QUERY, which the server runs as a multi-statement
+// (multiStatements=true, CLIENT_MULTI_STATEMENTS).
+func batch(ctx context.Context, driverConn any, query string, args []any) ([]int64, bool, error) {
+	ex, ok := driverConn.(driver.ExecerContext)
+	if !ok {
+		return nil, false, fmt.Errorf("sqlstore: not a MySQL connection (%T): %w", driverConn, engine.ErrNoBatch)
+	}
+	named := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	res, err := ex.ExecContext(ctx, query, named)
+	switch {
+	case errors.Is(err, driver.ErrSkip):
+		return nil, false, fmt.Errorf("sqlstore: MySQL connection without interpolateParams=true: %w", engine.ErrNoBatch)
+	case err != nil:
+		if n, ok := number(err); ok && n == 1064 {
+			// A syntax error at the first semicolon: the server was not
+			// asked for multi-statements, and ran nothing.
+			return nil, false, fmt.Errorf("sqlstore: MySQL connection without multiStatements=true: %w (%w)", engine.ErrNoBatch, err)
+		}
+		if errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) {
+			return nil, true, err
+		}
+		// The statements before the failing one may have opened a
+		// transaction: end it, even when ctx is done.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, rerr := ex.ExecContext(rctx, "ROLLBACK", nil)
+		return nil, rerr != nil, err
+	}
+	mr, ok := res.(mysql.Result)
+	if !ok {
+		return nil, false, fmt.Errorf("sqlstore: unexpected MySQL result %T", res)
+	}
+	return mr.AllRowsAffected(), false, nil
 }
 
 // open opens the database of a mysql://URL or mysql:DSN target.
@@ -44,7 +98,7 @@ func open(addr string) (*sql.DB, error) {
 
 // Config returns the driver configuration of a mysql://URL or mysql:DSN
 // target (see sqlstore.Open): parseTime=true and, unless the target says
-// otherwise, interpolateParams=true. Its errors never repeat the target.
+// otherwise, interpolateParams=true and multiStatements=true. Its errors never repeat the target.
 func Config(target string) (*mysql.Config, error) {
 	_, rest, _ := strings.Cut(target, ":")
 	var cfg *mysql.Config
@@ -61,6 +115,11 @@ func Config(target string) (*mysql.Config, error) {
 		return nil, fmt.Errorf("sqlstore: bad MySQL address: %w", err)
 	}
 	cfg.ParseTime = true
+	if !strings.Contains(target, "multiStatements=") {
+		// Lets sqlstore send a transaction in one round trip. Only
+		// sqlstore's own statements run on the connections of its pool.
+		cfg.MultiStatements = true
+	}
 	return cfg, nil
 }
 
@@ -133,6 +192,13 @@ func connLost(err error) bool {
 func duplicate(err error) bool {
 	n, ok := number(err)
 	return ok && n == 1062
+}
+
+// exists: 1050 ER_TABLE_EXISTS_ERROR, 1060 ER_DUP_FIELDNAME, 1061
+// ER_DUP_KEYNAME.
+func exists(err error) bool {
+	n, ok := number(err)
+	return ok && (n == 1050 || n == 1060 || n == 1061)
 }
 
 // answer: the server answered with an error, so nothing was committed,

@@ -62,6 +62,16 @@ func TestConfig(t *testing.T) {
 				t.Error("got interpolateParams on, want it off as asked")
 			}
 		}},
+		{"a mysql URL that turns multi-statements off", "mysql://app@db/shop?multiStatements=false", func(t *testing.T, c *mysql.Config) {
+			if c.MultiStatements {
+				t.Error("got multiStatements on, want it off as asked")
+			}
+		}},
+		{"a driver DSN that turns multi-statements off", "mysql:root@tcp(h)/test?multiStatements=false", func(t *testing.T, c *mysql.Config) {
+			if c.MultiStatements {
+				t.Error("got multiStatements on, want it off as asked")
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,6 +84,9 @@ func TestConfig(t *testing.T) {
 			}
 			if !strings.Contains(tt.target, "interpolateParams") && !c.InterpolateParams {
 				t.Error("got interpolateParams off, want it on by default")
+			}
+			if !strings.Contains(tt.target, "multiStatements") && !c.MultiStatements {
+				t.Error("got multiStatements off, want it on by default")
 			}
 			tt.check(t, c)
 		})

@@ -1,0 +1,8 @@
+-- Values as a JSON object (see "Atomic changes" in the package
+-- documentation): vals maps each key to its value as a string, size is the
+-- record's size (store.Size). Rows written before keep their values in
+-- data (vals is NULL) and move to vals at their next write.
+
+ALTER TABLE {table} ADD COLUMN vals TEXT;
+
+ALTER TABLE {table} ADD COLUMN size INTEGER NOT NULL DEFAULT 0;

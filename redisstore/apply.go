@@ -1,0 +1,712 @@
+package redisstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sesamego/sesame/store"
+)
+
+// An Apply is one run of applyScript. Everything about a change that does not
+// depend on the stored record is worked out here, in Go (applyArgs): values
+// that the change sets, deletes or clears, and increments and pushes onto
+// them, are computed with store.AddInt and store.AppendJSON. The script then
+// reads only the record's metadata and the values the change replaces,
+// increments or appends to (one HMGET), checks, and writes (one HSET, plus an
+// HDEL for deleted keys and a PEXPIRE for a touch).
+
+// maxApplyRuns bounds the runs of applyScript per change: the first, and one
+// more after each time the user index had to be extended or a compressed
+// value had to be inflated for a push. More than that means the record keeps
+// changing under us.
+const maxApplyRuns = 6
+
+// apply runs applyScript on keys (the record, the marker of c.ID, and the new
+// key of an atomic rename), indexing member (the key the record ends up
+// under) in its user's index as the script asks. With a change ID, a run
+// whose reply was lost is sent again (the marker makes the repeat harmless);
+// see [Store.call].
+func (s *Store) apply(ctx context.Context, op string, keys []string, member string, c store.Change) error {
+	now := s.now()
+	a := s.applyArgs(c, now, nil)
+	args := a.args
+
+	// Logging in: the caller names the user and the expiry, so the index
+	// entry can be written before the record, saving a round trip.
+	if c.SetUser && c.UserID != "" && !c.Expires.IsZero() && args[argTTL] != "0" {
+		h := horizon(c.Expires, now)
+		if err := s.index(ctx, c.UserID, member, h, now); err != nil {
+			return fail(ctx, op, err)
+		}
+		args[argIndexUser], args[argIndexHorizon] = c.UserID, h
+	}
+	var plains []plainValue
+	for range maxApplyRuns {
+		var res any
+		err := s.call(ctx, op, c.ID != "", func(ctx context.Context) error {
+			var err error
+			res, err = applyScript.Run(ctx, s.client, keys, args...).Result()
+			return err
+		})
+		if err != nil {
+			return s.scriptErr(ctx, op, err, a)
+		}
+		if field, ok := needPlain(res); ok {
+			// A push onto a compressed value: inflate it here and run
+			// again with it; the script checks it is still the stored one.
+			p, err := s.plain(ctx, op, keys[0], field)
+			if err != nil {
+				return err
+			}
+			if p.field != "" {
+				plains = append(slices.DeleteFunc(plains, func(q plainValue) bool { return q.field == field }), p)
+			}
+			h, hz := args[argIndexUser], args[argIndexHorizon]
+			a = s.applyArgs(c, now, plains)
+			args = a.args
+			args[argIndexUser], args[argIndexHorizon] = h, hz
+			continue
+		}
+		uid, exp, ok := needIndex(res)
+		if !ok {
+			return nil
+		}
+		h := horizon(time.Unix(0, exp), now)
+		if err := s.index(ctx, uid, member, h, now); err != nil {
+			return fail(ctx, op, err)
+		}
+		args[argIndexUser], args[argIndexHorizon] = uid, h
+	}
+	return fmt.Errorf("redisstore: %s: the record kept changing under the change: %w", op, store.ErrUnavailable)
+}
+
+// plainValue is a compressed value inflated for a push: its field, the
+// SHA-1 (hex) of its stored form, and the value.
+type plainValue struct {
+	field, sum string
+	value      []byte
+}
+
+// plain reads the value of field in the record rkey and returns it
+// inflated, or a zero plainValue when it is no longer compressed.
+func (s *Store) plain(ctx context.Context, op, rkey, field string) (plainValue, error) {
+	v, err := s.client.HGet(ctx, rkey, field).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return plainValue{}, nil
+	}
+	if err != nil {
+		return plainValue{}, fail(ctx, op, err)
+	}
+	if !store.IsCompressed(v) {
+		return plainValue{}, nil
+	}
+	b, err := store.Decompress(v, s.maxSize)
+	if err != nil {
+		return plainValue{}, fmt.Errorf("redisstore: %s: value of key %q: %w", op, strings.TrimPrefix(field, valuePrefix), err)
+	}
+	sum := sha1.Sum(v)
+	return plainValue{field: field, sum: hex.EncodeToString(sum[:]), value: b}, nil
+}
+
+// Positions in the ARGV of applyScript (0-based here, 1-based in Lua).
+const (
+	argWindow       = iota // how long (ms) the marker remembers the change; "" without a change ID
+	argNow                 // the store's clock (ns), which alone decides whether a record is live
+	argAt                  // the change's time (ns): _s, and _c on create
+	argMode                // "u" update, "x" update with Clear, "c" create
+	argExpires             // the new expiry (ns), "" to keep
+	argTTL                 // the new TTL (ms), "" to keep, "0" when the result is dead
+	argExpMillis           // the new expiry in ms, rounded up, "" to keep
+	argMaxSize             // the largest record (store.Size), 0 for none
+	argSetUser             // "1" when the change sets the user, IP and user agent
+	argUser                // the user ID
+	argIP                  // the IP
+	argUserAgent           // the user agent
+	argIndexUser           // the user whose index the caller has just written, "" for none
+	argIndexHorizon        // and how far (ms) it covers this record
+	argCreated             // the creation time (ns) of a create, "" for the change's time
+	argFreshSize           // the record's size after a create or a Clear
+	argPre1                // an error found here, reported after the existence checks
+	argPre2                // an error found here, reported after the stored increments
+	argSets                // the number of fields set
+	argDeletes             // the number of fields deleted
+	argIncrs               // the number of stored values incremented
+	argPushes              // the number of stored values appended to
+	argPlains              // the number of inflated values
+	argFixed               // the number of fixed arguments
+)
+
+// preError is the reply applyScript gives for the error found in this
+// process ([scriptArgs.pre]) once the checks before it have passed.
+const preError = "SESAME_PRE"
+
+// scriptArgs is the ARGV of applyScript for a change, with the keys of the
+// stored values it increments and appends to, in the order they were passed,
+// and an error found in this process (pre) that the script reports in its
+// place among its own checks, so that errors come in the order of
+// [store.Merge]: ErrNotFound or ErrExists first, then ErrNotNumber, then
+// ErrNotList.
+type scriptArgs struct {
+	args               []any
+	incrKeys, pushKeys []string
+	pre                error
+}
+
+// The bounds of int64, in decimal.
+var (
+	minInt64 = strconv.FormatInt(math.MinInt64, 10)
+	maxInt64 = strconv.FormatInt(math.MaxInt64, 10)
+)
+
+// applyArgs builds the ARGV of applyScript for c at the store's time now,
+// with the inflated values plains. It folds c: a key that c sets, deletes or
+// clears (a create clears every key) gets its final value here, increments
+// and pushes onto it included, so that the script only increments and
+// appends to values it reads from the record.
+func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue) scriptArgs {
+	at := now
+	if !c.Now.IsZero() {
+		at = c.Now
+	}
+	fresh := c.Create || c.Clear
+	sets := make(map[string][]byte, len(c.Set)+len(c.Incr)+len(c.Push))
+	for k, v := range c.Set {
+		sets[k] = v
+	}
+	var deleted map[string]bool // keys whose stored value goes, unless set
+	if !fresh && len(c.Delete) > 0 {
+		deleted = make(map[string]bool, len(c.Delete))
+		for _, k := range c.Delete {
+			if _, ok := sets[k]; !ok {
+				deleted[k] = true
+			}
+		}
+	}
+	// known reports whether the value of k before the increments and
+	// pushes is known here: set, deleted or cleared.
+	known := func(k string) bool {
+		_, set := sets[k]
+		return set || fresh || deleted[k]
+	}
+	var a scriptArgs
+	var pre1, pre2 string
+	incrs := make(map[string]int64, len(c.Incr))
+	for k, by := range c.Incr {
+		if !known(k) {
+			incrs[k] = by
+			continue
+		}
+		n, err := store.AddInt(sets[k], by) // nil when deleted or cleared
+		if err != nil {
+			if a.pre == nil {
+				a.pre, pre1 = fmt.Errorf("%w: key %q", err, k), preError
+			}
+			continue
+		}
+		sets[k] = strconv.AppendInt(nil, n, 10)
+		delete(deleted, k)
+	}
+	pushes := make(map[string]store.Append, len(c.Push))
+	for k, p := range c.Push {
+		if _, ok := incrs[k]; ok {
+			// Appending to an integer: the change fails with ErrNotList
+			// once the stored increments have passed.
+			if a.pre == nil {
+				a.pre, pre2 = fmt.Errorf("%w: key %q", store.ErrNotList, k), preError
+			}
+			continue
+		}
+		if !known(k) {
+			pushes[k] = p
+			continue
+		}
+		v, err := store.AppendJSON(sets[k], p.Values, p.Keep)
+		if err != nil {
+			if a.pre == nil {
+				a.pre, pre2 = fmt.Errorf("%w: key %q", err, k), preError
+			}
+			continue
+		}
+		sets[k] = v
+		delete(deleted, k)
+	}
+
+	touched := len(sets) + len(deleted) + len(incrs) + len(pushes)
+	args := make([]any, argFixed, argFixed+touched+2*len(sets)+3*len(incrs)+3*len(pushes)+3*len(plains))
+	args[argWindow] = ""
+	if c.ID != "" {
+		args[argWindow] = windowMillis
+	}
+	args[argNow] = formatNanos(now)
+	args[argAt] = formatNanos(at)
+	switch {
+	case c.Create:
+		args[argMode] = "c"
+	case c.Clear:
+		args[argMode] = "x"
+	default:
+		args[argMode] = "u"
+	}
+	args[argExpires], args[argTTL], args[argExpMillis] = "", "", ""
+	if !c.Expires.IsZero() {
+		ns := nanos(c.Expires)
+		args[argExpires] = strconv.FormatInt(ns, 10)
+		args[argTTL] = ttl(c.Expires, now)
+		args[argExpMillis] = ceilNanosToMillis(ns)
+	} else if c.Create {
+		args[argTTL] = "0" // a record without expiry is dead on arrival
+	}
+	args[argMaxSize] = s.maxSize
+	args[argSetUser] = ""
+	if c.SetUser {
+		args[argSetUser] = "1"
+	}
+	args[argUser], args[argIP], args[argUserAgent] = c.UserID, c.IP, c.UserAgent
+	args[argIndexUser], args[argIndexHorizon] = "", int64(0)
+	args[argCreated] = ""
+	if c.Create && !c.Created.IsZero() {
+		args[argCreated] = formatNanos(c.Created)
+	}
+	args[argFreshSize] = 0
+	if fresh {
+		args[argFreshSize] = store.Size(sets)
+	}
+	args[argPre1], args[argPre2] = pre1, pre2
+	args[argSets], args[argDeletes], args[argIncrs], args[argPushes] = len(sets), len(deleted), len(incrs), len(pushes)
+	args[argPlains] = len(plains)
+
+	// The touched fields first (the script reads them in one HMGET), then
+	// what to do with each.
+	tail := make([]any, 0, 2*len(sets)+3*len(incrs)+3*len(pushes)+3*len(plains))
+	for k, v := range sets {
+		args = append(args, valuePrefix+k)
+		tail = append(tail, s.compress(v), len(v))
+	}
+	for k := range deleted {
+		args = append(args, valuePrefix+k)
+	}
+	a.incrKeys = make([]string, 0, len(incrs))
+	for k, by := range incrs {
+		args = append(args, valuePrefix+k)
+		// The stored values n for which n + by fits int64.
+		lo, hi := minInt64, maxInt64
+		if by >= 0 {
+			hi = strconv.FormatInt(math.MaxInt64-by, 10)
+		} else {
+			lo = strconv.FormatInt(math.MinInt64-by, 10)
+		}
+		tail = append(tail, strconv.FormatInt(by, 10), lo, hi)
+		a.incrKeys = append(a.incrKeys, k)
+	}
+	a.pushKeys = make([]string, 0, len(pushes))
+	for k, p := range pushes {
+		args = append(args, valuePrefix+k)
+		elems, keep := p.Values, max(p.Keep, 0)
+		if keep > 0 && len(elems) > keep {
+			elems = elems[len(elems)-keep:] // the older ones would be dropped anyway
+		}
+		tail = append(tail, bytes.Join(elems, []byte{','}), len(elems), keep)
+		a.pushKeys = append(a.pushKeys, k)
+	}
+	for _, p := range plains {
+		tail = append(tail, p.field, p.sum, p.value)
+	}
+	a.args = append(args, tail...)
+	return a
+}
+
+// ceilNanosToMillis returns Unix nanoseconds ns in milliseconds, rounded up
+// (0 for times before 1970).
+func ceilNanosToMillis(ns int64) int64 {
+	if ns <= 0 {
+		return 0
+	}
+	ms := ns / 1e6
+	if ns%1e6 != 0 {
+		ms++
+	}
+	return ms
+}
+
+// needIndex reports whether applyScript's reply asks for the user index to
+// be extended, and for which user and expiry (Unix ns).
+func needIndex(res any) (userID string, exp int64, ok bool) {
+	a, isSlice := res.([]any)
+	if !isSlice || len(a) != 3 || a[0] != "NEEDINDEX" {
+		return "", 0, false
+	}
+	userID, _ = a[1].(string)
+	es, _ := a[2].(string)
+	exp, err := strconv.ParseInt(es, 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return userID, exp, true
+}
+
+// needPlain reports whether applyScript's reply asks for the compressed
+// value of a field to be inflated for a push, and which field.
+func needPlain(res any) (field string, ok bool) {
+	a, isSlice := res.([]any)
+	if !isSlice || len(a) != 2 || a[0] != "NEEDPLAIN" {
+		return "", false
+	}
+	field, ok = a[1].(string)
+	return field, ok
+}
+
+// scriptErr turns an error of applyScript (run with a) or of moveScript (a
+// zero scriptArgs) into the store's errors.
+func (s *Store) scriptErr(ctx context.Context, op string, err error, a scriptArgs) error {
+	if rerr := redis.Error(nil); errors.As(err, &rerr) {
+		// Redis 7 puts "ERR " before the script's error reply; older
+		// servers do not.
+		msg := strings.TrimPrefix(rerr.Error(), "ERR ")
+		nth := func(code string, keys []string, sentinel error) error {
+			i, _ := strconv.Atoi(strings.TrimPrefix(msg, code))
+			if i >= 1 && i <= len(keys) {
+				return fmt.Errorf("redisstore: %s: %w: key %q", op, sentinel, keys[i-1])
+			}
+			return fmt.Errorf("redisstore: %s: %w", op, sentinel)
+		}
+		switch {
+		case strings.HasPrefix(msg, "SESAME_NOTFOUND"):
+			return fmt.Errorf("redisstore: %s: %w", op, store.ErrNotFound)
+		case strings.HasPrefix(msg, "SESAME_EXISTS"):
+			return fmt.Errorf("redisstore: %s: %w", op, store.ErrExists)
+		case msg == preError && a.pre != nil:
+			return fmt.Errorf("redisstore: %s: %w", op, a.pre)
+		case strings.HasPrefix(msg, "SESAME_NOTNUMBER "):
+			return nth("SESAME_NOTNUMBER ", a.incrKeys, store.ErrNotNumber)
+		case strings.HasPrefix(msg, "SESAME_NOTLIST "):
+			return nth("SESAME_NOTLIST ", a.pushKeys, store.ErrNotList)
+		case strings.HasPrefix(msg, "SESAME_TOOLARGE "):
+			size := strings.TrimPrefix(msg, "SESAME_TOOLARGE ")
+			return fmt.Errorf("redisstore: %s: %w: session would be %s bytes, the limit is %d", op, store.ErrTooLarge, size, s.maxSize)
+		}
+	}
+	return fail(ctx, op, err)
+}
+
+// applyScript applies a change folded by applyArgs to the record KEYS[1], at
+// most once per change ID: KEYS[2] is the change's marker key (in the
+// record's slot). With a third key it then renames the record to KEYS[3]
+// (the atomic rename of a single-node client). ARGV is laid out as the arg*
+// constants say, followed by the touched fields (sets, deletes, increments,
+// pushes: the fields the script reads), then (stored value, raw length) per
+// set, (amount, lowest and highest stored value the sum fits int64 for) per
+// increment, (elements joined by commas, number of elements, keep) per
+// push, and (field, SHA-1 of its stored compressed form, inflated value) per
+// inflated value.
+//
+// The script reads first, so that a record of the wrong type fails it before
+// anything is written. It then takes the marker (SET NX): when the marker
+// exists the change was applied before and the reply is "OK" at once. Every
+// reply that does not apply the change deletes the marker again, and so does
+// a runtime error (pcall): a failed change is never remembered as applied.
+//
+// Replies: "OK"; {"NEEDINDEX", user, expires} when the result belongs to a
+// user and its expiry is past what the user index covers for this key (the
+// caller indexes it and runs the script again); {"NEEDPLAIN", field} when a
+// push targets a compressed value the caller has not inflated (the caller
+// does, and runs the script again with it); or an error reply SESAME_EXISTS,
+// SESAME_NOTFOUND, SESAME_PRE (the error applyArgs found),
+// SESAME_NOTNUMBER <i> (the i-th stored increment), SESAME_NOTLIST <i> (the
+// i-th stored push) or SESAME_TOOLARGE <size>. Nothing is written before
+// every check passed.
+//
+// Increments keep the rules of store.AddInt without arbitrary precision:
+// the stored value must be a JSON integer (the pattern) within the bounds
+// Go computed (compared as decimals: Lua numbers are doubles, exact only up
+// to 2^53); sums of numbers of at most 15 characters are exact in a double,
+// longer ones are added in two limbs of nine digits.
+var applyScript = redis.NewScript(`
+local K, MK, NK = KEYS[1], KEYS[2], KEYS[3]
+local win, now, mode = ARGV[1], ARGV[2], ARGV[4]
+local create, fresh = mode == 'c', mode ~= 'u'
+local ns, nd, ni, np, npl = tonumber(ARGV[19]), tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22]), tonumber(ARGV[23])
+local F = 23
+local nt = ns + nd + ni + np
+
+-- m: _e, _m, the tombstone, _n, _u, _x, then the touched fields' values.
+local m
+if fresh or nt == 0 then
+  m = redis.call('HMGET', K, '_e', '_m', 'v:` + store.GoneField + `', '_n', '_u', '_x')
+elseif nt <= 4000 then
+  m = redis.call('HMGET', K, '_e', '_m', 'v:` + store.GoneField + `', '_n', '_u', '_x', unpack(ARGV, F + 1, F + nt))
+else
+  m = redis.call('HMGET', K, '_e', '_m', 'v:` + store.GoneField + `', '_n', '_u', '_x')
+  for i = 1, nt, 4000 do
+    local r = redis.call('HMGET', K, unpack(ARGV, F + i, F + math.min(i + 3999, nt)))
+    for j = 1, #r do m[5 + i + j] = r[j] end
+  end
+end
+if win ~= '' and not redis.call('SET', MK, '1', 'NX', 'PX', win) then return 'OK' end
+
+local function fail(r)
+  if win ~= '' then redis.call('DEL', MK) end
+  return r
+end
+local function err(s) return fail(redis.error_reply(s)) end
+-- before reports whether a < b for canonical signed decimal strings.
+local function before(a, b)
+  local na, nb = a:byte(1) == 45, b:byte(1) == 45
+  if na ~= nb then return na end
+  if na then a, b = b:sub(2), a:sub(2) end
+  if #a ~= #b then return #a < #b end
+  return a < b
+end
+-- rawlen is the length of a stored value before compression: gzip keeps it
+-- in its last four bytes (ISIZE, little-endian).
+local function rawlen(v)
+  if #v >= 18 and v:byte(1) == 31 and v:byte(2) == 139 then
+    local a, b, c, d = v:byte(-4, -1)
+    return a + b * 256 + c * 65536 + d * 16777216
+  end
+  return #v
+end
+
+local function run()
+  local live = m[1] and not m[2] and before(now, m[1])
+  if create then
+    if live then return err('SESAME_EXISTS') end
+  elseif not live or m[3] then
+    -- Missing, expired, moving, or a tombstone: the session ended.
+    return err('SESAME_NOTFOUND')
+  end
+  if NK then
+    local n = redis.call('HMGET', NK, '_e', '_m')
+    if n[1] and not n[2] and before(now, n[1]) then return err('SESAME_EXISTS') end
+  end
+  if ARGV[17] ~= '' then return err(ARGV[17]) end
+
+  -- The record's size (store.Size) without the touched values, then with
+  -- their new ones.
+  local size
+  if fresh then
+    size = tonumber(ARGV[16])
+  else
+    size = tonumber(m[4])
+    if not size then -- a record from before _n
+      size = 0
+      local all = redis.call('HGETALL', K)
+      for i = 1, #all, 2 do
+        if all[i]:sub(1, 2) == 'v:' then size = size + #all[i] - 2 + rawlen(all[i + 1]) end
+      end
+    end
+    for i = 1, nt do
+      local v = m[6 + i]
+      if v then size = size - (#ARGV[F + i] - 2) - rawlen(v) end
+    end
+  end
+
+  local w, dels, p = {}, {}, F + nt + 1
+  for i = 1, ns do
+    local f = ARGV[F + i]
+    w[#w + 1], w[#w + 2] = f, ARGV[p]
+    if not fresh then size = size + #f - 2 + tonumber(ARGV[p + 1]) end
+    p = p + 2
+  end
+  for i = ns + 1, ns + nd do
+    if m[6 + i] then dels[#dels + 1] = ARGV[F + i] end
+  end
+  for i = 1, ni do
+    local j = ns + nd + i
+    local f, v, by = ARGV[F + j], m[6 + j], ARGV[p]
+    local r
+    if not v or v == '' or v == '0' or v == '-0' then
+      r = by
+    elseif not v:find('^%-?[1-9]%d*$') or before(v, ARGV[p + 1]) or before(ARGV[p + 2], v) then
+      return err('SESAME_NOTNUMBER ' .. i)
+    elseif #v <= 15 and #by <= 15 then
+      r = string.format('%d', tonumber(v) + tonumber(by))
+    else
+      -- Two limbs of nine digits each, added with carries; the bounds
+      -- checked above rule out an overflow.
+      local function limbs(s)
+        local sg = 1
+        if s:byte(1) == 45 then sg, s = -1, s:sub(2) end
+        return sg * (tonumber(s:sub(1, -10)) or 0), sg * tonumber(s:sub(-9))
+      end
+      local ah, al = limbs(v)
+      local bh, bl = limbs(by)
+      local h, l = ah + bh, al + bl
+      if l >= 1e9 then h, l = h + 1, l - 1e9 elseif l <= -1e9 then h, l = h - 1, l + 1e9 end
+      if h > 0 and l < 0 then h, l = h - 1, l + 1e9 elseif h < 0 and l > 0 then h, l = h + 1, l - 1e9 end
+      if h == 0 then r = string.format('%d', l) else r = string.format('%d%09d', h, math.abs(l)) end
+    end
+    w[#w + 1], w[#w + 2] = f, r
+    size = size + #f - 2 + #r
+    p = p + 3
+  end
+  if ARGV[18] ~= '' then return err(ARGV[18]) end
+  if np > 0 then
+    local plain = {}
+    local q = p + 3 * np
+    for i = 1, npl do
+      plain[ARGV[q]] = {ARGV[q + 1], ARGV[q + 2]}
+      q = q + 3
+    end
+    -- split mirrors Go's store.splitArray: it returns the bounds (start,
+    -- end, start, end, ...; inclusive, white space trimmed) of the
+    -- top-level elements of the JSON array v, or nil when v is not one. It
+    -- jumps from one structural character to the next with string.find.
+    local function split(v)
+      local i = v:find('[^ \t\n\r]')
+      if not i then return nil end
+      local e = v:find('[ \t\n\r]*$') - 1
+      if e <= i or v:byte(i) ~= 91 or v:byte(e) ~= 93 then return nil end
+      local b, depth, start, last = {}, 0, nil, nil
+      local pos, stop = i + 1, e - 1
+      while pos <= stop do
+        local j = v:find('[^ \t\n\r]', pos)
+        if not j or j > stop then break end
+        local c = v:byte(j)
+        if c == 34 then -- a string: find its closing quote
+          if not start then start = j end
+          local k = j + 1
+          while true do
+            k = v:find('["\\]', k)
+            if not k or k > stop then return nil end
+            if v:byte(k) == 92 then k = k + 2 else break end
+          end
+          last, pos = k, k + 1
+        elseif c == 91 or c == 123 then
+          depth = depth + 1
+          if not start then start = j end
+          last, pos = j, j + 1
+        elseif c == 93 or c == 125 then
+          depth = depth - 1
+          if depth < 0 then return nil end
+          last, pos = j, j + 1
+        elseif c == 44 and depth == 0 then
+          if not start then return nil end
+          b[#b + 1], b[#b + 2] = start, last
+          start, pos = nil, j + 1
+        else -- a comma inside an element, or a run of other characters
+          if not start then start = j end
+          local k = j
+          if c ~= 44 then k = (v:find('[%[%]{}", \t\n\r]', j) or (stop + 1)) - 1 end
+          last, pos = k, k + 1
+        end
+      end
+      if depth ~= 0 then return nil end
+      if start then
+        b[#b + 1], b[#b + 2] = start, last
+      elseif #b > 0 then
+        return nil
+      end
+      return b
+    end
+    for i = 1, np do
+      local j = ns + nd + ni + i
+      local f, cur = ARGV[F + j], m[6 + j]
+      local elems, ne, keep = ARGV[p], tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2])
+      if cur and #cur >= 18 and cur:byte(1) == 31 and cur:byte(2) == 139 then
+        local pl = plain[f]
+        if not pl or redis.sha1hex(cur) ~= pl[1] then return fail({'NEEDPLAIN', f}) end
+        cur = pl[2]
+      end
+      -- store.AppendJSON; a compact array (no white space) without keep is
+      -- appended to without being parsed.
+      local r
+      if not cur or cur == '' then
+        r = '[' .. elems .. ']'
+      elseif keep == 0 and cur:byte(1) == 91 and cur:byte(-1) == 93 and not cur:find('[ \t\n\r]') then
+        if ne == 0 then r = cur elseif #cur == 2 then r = '[' .. elems .. ']' else r = cur:sub(1, -2) .. ',' .. elems .. ']' end
+      else
+        local b = split(cur)
+        if not b then return err('SESAME_NOTLIST ' .. i) end
+        local n, skip, parts = #b / 2, 0, {}
+        if keep > 0 and n + ne > keep then skip = n + ne - keep end
+        for x = skip + 1, n do parts[#parts + 1] = cur:sub(b[2 * x - 1], b[2 * x]) end
+        if ne > 0 then parts[#parts + 1] = elems end
+        r = '[' .. table.concat(parts, ',') .. ']'
+      end
+      w[#w + 1], w[#w + 2] = f, r
+      size = size + #f - 2 + #r
+      p = p + 3
+    end
+  end
+  local maxsize = tonumber(ARGV[8])
+  if maxsize > 0 and size > maxsize then return err('SESAME_TOOLARGE ' .. string.format('%d', size)) end
+
+  -- The user index: a record of a user must be in the user's index with a
+  -- horizon no earlier than its expiry before it is written. A create
+  -- starts afresh: the fields of a dead record under the key do not count.
+  local exp, ttl = ARGV[5], ARGV[6]
+  local ou, ox = m[5], m[6]
+  if create then ou, ox = false, false end
+  local fuid = ou or ''
+  if ARGV[9] == '1' then fuid = ARGV[10] end
+  local dies = ttl == '0'
+  local x = 0
+  if fuid ~= '' and not dies then
+    if not NK and fuid == (ou or '') then x = tonumber(ox) or 0 end
+    if ARGV[13] ~= '' and ARGV[13] == fuid then x = math.max(x, tonumber(ARGV[14])) end
+    local fexp, ms = exp, tonumber(ARGV[7])
+    if fexp == '' then
+      fexp, ms = m[1], 0
+      if fexp:byte(1) ~= 45 and fexp ~= '0' then
+        ms = tonumber(fexp:sub(1, -7)) or 0
+        if #fexp <= 6 or fexp:sub(-6) ~= '000000' then ms = ms + 1 end
+      end
+    end
+    if ms > x then return fail({'NEEDINDEX', fuid, fexp}) end
+  end
+
+  -- Every check passed: write.
+  if dies or (create and (m[1] or m[2] or m[3] or m[4] or m[5] or m[6])) then redis.call('DEL', K) end
+  if dies then return 'OK' end
+  if mode == 'x' then
+    for _, f in ipairs(redis.call('HKEYS', K)) do
+      if f:sub(1, 2) == 'v:' then dels[#dels + 1] = f end
+    end
+  end
+  local at = ARGV[3]
+  w[#w + 1], w[#w + 2] = '_s', at
+  w[#w + 1], w[#w + 2] = '_n', string.format('%d', size)
+  if exp ~= '' then w[#w + 1], w[#w + 2] = '_e', exp end
+  if create then
+    local c = ARGV[15]
+    if c == '' then c = at end
+    w[#w + 1], w[#w + 2] = '_c', c
+  end
+  -- put sets field f to v ("" removes it) unless it holds v already.
+  local function put(f, v, old)
+    if v ~= '' then
+      if v ~= old then w[#w + 1], w[#w + 2] = f, v end
+    elseif old then
+      dels[#dels + 1] = f
+    end
+  end
+  if ARGV[9] == '1' then
+    put('_u', ARGV[10], ou)
+    put('_ip', ARGV[11], not create)
+    put('_ua', ARGV[12], not create)
+  end
+  if fuid ~= '' then put('_x', string.format('%d', x), ox) else put('_x', '', ox) end
+  for i = 1, #dels, 4000 do redis.call('HDEL', K, unpack(dels, i, math.min(i + 3999, #dels))) end
+  for i = 1, #w, 4000 do redis.call('HSET', K, unpack(w, i, math.min(i + 3999, #w))) end
+  if ttl ~= '' then redis.call('PEXPIRE', K, ttl) end
+  if NK then redis.call('RENAME', K, NK) end
+  return 'OK'
+end
+
+local ok, r = pcall(run)
+if ok then return r end
+fail(nil)
+if type(r) == 'table' and r.err then return redis.error_reply(r.err) end
+return redis.error_reply('SESAME_SCRIPT ' .. tostring(r))
+`)

@@ -56,7 +56,7 @@ func (s *Store) apply(ctx context.Context, op string, keys []string, member stri
 		var res any
 		err := s.call(ctx, op, c.ID != "", func(ctx context.Context) error {
 			var err error
-			res, err = applyScript.Run(ctx, s.client, keys, args...).Result()
+			res, err = applyScript.Run(ctx, s.hot, keys, args...).Result()
 			return err
 		})
 		if err != nil {

@@ -94,20 +94,36 @@ func killer(addrs []string, kills *atomic.Int64) func(ctx context.Context) {
 // TestFaultsProxy puts a fault-injecting proxy between the store and a
 // single Redis node.
 func TestFaultsProxy(t *testing.T) {
-	direct := redistest.NewClient(t)
-	p := storetest.NewProxy(t, redistest.Addr(t))
-	p.Decide = storetest.RandomFaults(faultRate, nil)
-	client := redis.NewClient(&redis.Options{Addr: p.Addr(), ReadTimeout: proxyReadTimeout})
-	t.Cleanup(func() { client.Close() })
-	prefix := redistest.Prefix(t, direct)
-	st := newOn(t, client, Options{Prefix: prefix})
-	check := newOn(t, direct, Options{Prefix: prefix})
+	forEachClientMode(t, func(t *testing.T, opts Options) {
+		rate, hopts := scaled(opts, faultRate, hammerOpts)
+		st, check, p := proxied(t, rate, opts)
+		r := storetest.Hammer(t, st, check, hopts)
+		checkHammer(t, r)
+		if logProxies(t, p) == 0 {
+			t.Error("the proxy injected no fault")
+		}
+	})
+}
 
-	r := storetest.Hammer(t, st, check, hammerOpts)
-	checkHammer(t, r)
-	if logProxies(t, p) == 0 {
-		t.Error("the proxy injected no fault")
+// forEachClientMode runs test with the store's commands sent one by one
+// over the client's pool, and through its auto-pipeliner. The
+// auto-pipeliner sends the commands of the test's workers in a few large
+// writes on one connection, so a proxy cutting 5% of the chunks cuts few;
+// there the faults are made 4 times as likely and the hammers 4 times as
+// long.
+func forEachClientMode(t *testing.T, test func(t *testing.T, opts Options)) {
+	t.Run("pool", func(t *testing.T) { test(t, Options{}) })
+	t.Run("autopipeline", func(t *testing.T) { test(t, Options{AutoPipeline: true}) })
+}
+
+// scaled returns the fault rate and hammer options for a store with opts
+// (see forEachClientMode).
+func scaled(opts Options, rate float64, h storetest.HammerOptions) (float64, storetest.HammerOptions) {
+	if opts.AutoPipeline {
+		rate *= 4
+		h.Ops *= 4
 	}
+	return rate, h
 }
 
 // TestFaultsClientKill kills the store's connections with CLIENT KILL every
@@ -115,32 +131,41 @@ func TestFaultsProxy(t *testing.T) {
 // server would disturb other tests using it).
 func TestFaultsClientKill(t *testing.T) {
 	addr := redistest.StartServer(t)
-	client := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { client.Close() })
-	st := newOn(t, client, Options{})
+	forEachClientMode(t, func(t *testing.T, sopts Options) {
+		client := redis.NewClient(&redis.Options{Addr: addr})
+		t.Cleanup(func() { client.Close() })
+		st := newOn(t, client, sopts)
 
-	var kills atomic.Int64
-	opts := hammerOpts
-	opts.Ops = 1500 // 400 take a fraction of a second: a few kills
-	opts.During = killer([]string{addr}, &kills)
-	r := storetest.Hammer(t, st, st, opts)
-	checkHammer(t, r)
-	t.Logf("connections killed: %d", kills.Load())
-	if kills.Load() == 0 {
-		t.Error("CLIENT KILL killed no connection")
-	}
+		var kills atomic.Int64
+		opts := hammerOpts
+		opts.Ops = 1500 // 400 take a fraction of a second: a few kills
+		_, opts = scaled(sopts, 0, opts)
+		opts.During = killer([]string{addr}, &kills)
+		r := storetest.Hammer(t, st, st, opts)
+		checkHammer(t, r)
+		t.Logf("connections killed: %d", kills.Load())
+		if kills.Load() == 0 {
+			t.Error("CLIENT KILL killed no connection")
+		}
+	})
 }
 
 // TestFaultsCluster routes every connection of a cluster client through a
 // fault-injecting proxy of its node, and kills connections on every node
 // with CLIENT KILL meanwhile.
 func TestFaultsCluster(t *testing.T) {
+	forEachClientMode(t, testFaultsCluster)
+}
+
+func testFaultsCluster(t *testing.T, sopts Options) {
 	addrs := redistest.SharedCluster(t)
 	proxies := map[string]*storetest.Proxy{}
 	var all []*storetest.Proxy
+	rate, opts := scaled(sopts, faultRate, hammerOpts)
+	opts.Ops = 800 * opts.Ops / hammerOpts.Ops
 	for _, a := range addrs {
 		p := storetest.NewProxy(t, a)
-		p.Decide = storetest.RandomFaults(faultRate, nil)
+		p.Decide = storetest.RandomFaults(rate, nil)
 		proxies[a] = p
 		all = append(all, p)
 	}
@@ -156,13 +181,11 @@ func TestFaultsCluster(t *testing.T) {
 	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, Dialer: dial, ReadTimeout: proxyReadTimeout})
 	t.Cleanup(func() { client.Close() })
 	direct := redistest.NewClusterClient(t, addrs)
-	prefix := redistest.Prefix(t, direct)
-	st := newOn(t, client, Options{Prefix: prefix})
-	check := newOn(t, direct, Options{Prefix: prefix})
+	sopts.Prefix = redistest.Prefix(t, direct)
+	st := newOn(t, client, sopts)
+	check := newOn(t, direct, Options{Prefix: sopts.Prefix})
 
 	var kills atomic.Int64
-	opts := hammerOpts
-	opts.Ops = 800
 	opts.During = killer(addrs, &kills)
 	r := storetest.Hammer(t, st, check, opts)
 	checkHammer(t, r)
@@ -376,15 +399,20 @@ func proxied(t *testing.T, rate float64, opts Options) (st, check *Store, p *sto
 	client := redis.NewClient(&redis.Options{Addr: p.Addr(), ReadTimeout: proxyReadTimeout})
 	t.Cleanup(func() { client.Close() })
 	opts.Prefix = redistest.Prefix(t, direct)
-	return newOn(t, client, opts), newOn(t, direct, opts), p
+	return newOn(t, client, opts), newOn(t, direct, Options{Prefix: opts.Prefix}), p
 }
 
 // TestFaultsPlainUpdates runs hammerUpdates through a proxy that cuts
 // connections, and against a server that kills them.
 func TestFaultsPlainUpdates(t *testing.T) {
+	forEachClientMode(t, testFaultsPlainUpdates)
+}
+
+func testFaultsPlainUpdates(t *testing.T, sopts Options) {
 	t.Run("proxy", func(t *testing.T) {
-		st, check, p := proxied(t, faultRate, Options{})
-		checkHammer(t, hammerUpdates(t, st, check, hammerOpts))
+		rate, hopts := scaled(sopts, faultRate, hammerOpts)
+		st, check, p := proxied(t, rate, sopts)
+		checkHammer(t, hammerUpdates(t, st, check, hopts))
 		if logProxies(t, p) == 0 {
 			t.Error("the proxy injected no fault")
 		}
@@ -393,10 +421,11 @@ func TestFaultsPlainUpdates(t *testing.T) {
 		addr := redistest.StartServer(t)
 		client := redis.NewClient(&redis.Options{Addr: addr})
 		t.Cleanup(func() { client.Close() })
-		st := newOn(t, client, Options{})
+		st := newOn(t, client, sopts)
 		var kills atomic.Int64
 		opts := hammerOpts
 		opts.Ops = 1500
+		_, opts = scaled(sopts, 0, opts)
 		opts.During = killer([]string{addr}, &kills)
 		checkHammer(t, hammerUpdates(t, st, st, opts))
 		t.Logf("connections killed: %d", kills.Load())
@@ -409,8 +438,10 @@ func TestFaultsPlainUpdates(t *testing.T) {
 // TestFaultsCreates runs hammerCreates through a proxy that cuts
 // connections: the path of every new session.
 func TestFaultsCreates(t *testing.T) {
-	st, check, p := proxied(t, faultRate, Options{})
-	opts := hammerOpts
-	before := p.Faults()
-	checkOneShot(t, "creates", hammerCreates(t, st, check, opts), p.Faults()-before)
+	forEachClientMode(t, func(t *testing.T, opts Options) {
+		rate, hopts := scaled(opts, faultRate, hammerOpts)
+		st, check, p := proxied(t, rate, opts)
+		before := p.Faults()
+		checkOneShot(t, "creates", hammerCreates(t, st, check, hopts), p.Faults()-before)
+	})
 }

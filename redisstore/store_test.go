@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sesamego/sesame/store"
 )
 
@@ -532,5 +534,17 @@ func TestNewOptions(t *testing.T) {
 	}
 	if err := d.Close(); err != nil || d.client.Ping(context.Background()).Err() != nil {
 		t.Errorf("Close of a Store made by New closed the caller's client")
+	}
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	defer ring.Close()
+	if _, err := New(ring, Options{AutoPipeline: true}); err == nil {
+		t.Error("AutoPipeline accepted for a Ring, which has no auto-pipeliner")
+	}
+	ap, err := New(s.client, Options{AutoPipeline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ap.hot.(*redis.AutoPipeliner); !ok {
+		t.Errorf("AutoPipeline: Load and Apply go through a %T", ap.hot)
 	}
 }

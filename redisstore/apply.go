@@ -39,24 +39,23 @@ const maxApplyRuns = 6
 // see [Store.call].
 func (s *Store) apply(ctx context.Context, op string, keys []string, member string, c store.Change) error {
 	now := s.now()
-	a := s.applyArgs(c, now, nil)
-	args := a.args
-
+	var idx indexed
 	// Logging in: the caller names the user and the expiry, so the index
 	// entry can be written before the record, saving a round trip.
-	if c.SetUser && c.UserID != "" && !c.Expires.IsZero() && args[argTTL] != "0" {
+	if c.SetUser && c.UserID != "" && !c.Expires.IsZero() && c.Expires.After(now) {
 		h := horizon(c.Expires, now)
 		if err := s.index(ctx, c.UserID, member, h, now); err != nil {
 			return fail(ctx, op, err)
 		}
-		args[argIndexUser], args[argIndexHorizon] = c.UserID, h
+		idx = indexed{c.UserID, h}
 	}
+	a := s.applyArgs(c, now, nil, idx)
 	var plains []plainValue
 	for range maxApplyRuns {
 		var res any
 		err := s.call(ctx, op, c.ID != "", func(ctx context.Context) error {
 			var err error
-			res, err = applyScript.Run(ctx, s.hot, keys, args...).Result()
+			res, err = applyScript.Run(ctx, s.hot, keys, a.args...).Result()
 			return err
 		})
 		if err != nil {
@@ -72,10 +71,7 @@ func (s *Store) apply(ctx context.Context, op string, keys []string, member stri
 			if p.field != "" {
 				plains = append(slices.DeleteFunc(plains, func(q plainValue) bool { return q.field == field }), p)
 			}
-			h, hz := args[argIndexUser], args[argIndexHorizon]
-			a = s.applyArgs(c, now, plains)
-			args = a.args
-			args[argIndexUser], args[argIndexHorizon] = h, hz
+			a = s.applyArgs(c, now, plains, idx)
 			continue
 		}
 		uid, exp, ok := needIndex(res)
@@ -86,9 +82,17 @@ func (s *Store) apply(ctx context.Context, op string, keys []string, member stri
 		if err := s.index(ctx, uid, member, h, now); err != nil {
 			return fail(ctx, op, err)
 		}
-		args[argIndexUser], args[argIndexHorizon] = uid, h
+		idx = indexed{uid, h}
+		a = s.applyArgs(c, now, plains, idx)
 	}
 	return fmt.Errorf("redisstore: %s: the record kept changing under the change: %w", op, store.ErrUnavailable)
+}
+
+// indexed is an entry the caller has just written to a user's index: the
+// user, and how far (Unix ms) it covers the record.
+type indexed struct {
+	user    string
+	horizon int64
 }
 
 // plainValue is a compressed value inflated for a push: its field, the
@@ -119,32 +123,40 @@ func (s *Store) plain(ctx context.Context, op, rkey, field string) (plainValue, 
 	return plainValue{field: field, sum: hex.EncodeToString(sum[:]), value: b}, nil
 }
 
-// Positions in the ARGV of applyScript (0-based here, 1-based in Lua).
+// Positions in the ARGV of applyScript (0-based here, 1-based in Lua): the
+// fixed arguments, then those the mode asks for, then the touched fields.
 const (
-	argWindow       = iota // how long (ms) the marker remembers the change; "" without a change ID
-	argNow                 // the store's clock (ns), which alone decides whether a record is live
-	argAt                  // the change's time (ns): _s, and _c on create
-	argMode                // "u" update, "x" update with Clear, "c" create
-	argExpires             // the new expiry (ns), "" to keep
-	argTTL                 // the new TTL (ms), "" to keep, "0" when the result is dead
-	argExpMillis           // the new expiry in ms, rounded up, "" to keep
-	argMaxSize             // the largest record (store.Size), 0 for none
-	argSetUser             // "1" when the change sets the user, IP and user agent
-	argUser                // the user ID
-	argIP                  // the IP
-	argUserAgent           // the user agent
-	argIndexUser           // the user whose index the caller has just written, "" for none
-	argIndexHorizon        // and how far (ms) it covers this record
-	argCreated             // the creation time (ns) of a create, "" for the change's time
-	argFreshSize           // the record's size after a create or a Clear
-	argPre1                // an error found here, reported after the existence checks
-	argPre2                // an error found here, reported after the stored increments
-	argSets                // the number of fields set
-	argDeletes             // the number of fields deleted
-	argIncrs               // the number of stored values incremented
-	argPushes              // the number of stored values appended to
-	argPlains              // the number of inflated values
-	argFixed               // the number of fixed arguments
+	argWindow  = iota // how long (ms) the marker remembers the change; "" without a change ID
+	argNow            // the store's clock (ns), which alone decides whether a record is live
+	argAt             // the change's time (ns): _s, and _c on create
+	argExpires        // the new expiry (ns), "" to keep
+	argTTL            // the new TTL (ms), "" to keep, "0" when the result is dead
+	argMaxSize        // the largest record (store.Size), 0 for none
+	argMode           // see below
+	argSets           // the number of fields set
+	argDeletes        // the number of fields deleted
+	argIncrs          // the number of stored values incremented
+	argPushes         // the number of stored values appended to
+	argFixed          // the number of fixed arguments
+)
+
+// The mode argument of applyScript starts with the kind of change: "u" an
+// update, "x" an update with Clear, "c" a create. Letters after it add
+// arguments, in this order, after the fixed ones: a Clear or a create the
+// record's size after it (store.Size); a create its creation time (ns, ""
+// for the change's time); "U" (the change sets the user) the user ID, IP and
+// user agent; "I" (the caller has just written an index entry) the user and
+// its horizon (ms). A change with pushes adds the number of inflated values.
+// "1" and "2" say that the script must reply SESAME_PRE after the
+// existence checks, or after the stored increments: an error found here.
+const (
+	modeUpdate  = "u"
+	modeClear   = "x"
+	modeCreate  = "c"
+	flagSetUser = "U"
+	flagIndexed = "I"
+	flagPre1    = "1"
+	flagPre2    = "2"
 )
 
 // preError is the reply applyScript gives for the error found in this
@@ -170,11 +182,12 @@ var (
 )
 
 // applyArgs builds the ARGV of applyScript for c at the store's time now,
-// with the inflated values plains. It folds c: a key that c sets, deletes or
+// with the inflated values plains and the index entry idx the caller has
+// written. It folds c: a key that c sets, deletes or
 // clears (a create clears every key) gets its final value here, increments
 // and pushes onto it included, so that the script only increments and
 // appends to values it reads from the record.
-func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue) scriptArgs {
+func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, idx indexed) scriptArgs {
 	at := now
 	if !c.Now.IsZero() {
 		at = c.Now
@@ -200,7 +213,7 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue) sc
 		return set || fresh || deleted[k]
 	}
 	var a scriptArgs
-	var pre1, pre2 string
+	var pre string // flagPre1 or flagPre2 when a.pre is set
 	incrs := make(map[string]int64, len(c.Incr))
 	for k, by := range c.Incr {
 		if !known(k) {
@@ -210,7 +223,7 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue) sc
 		n, err := store.AddInt(sets[k], by) // nil when deleted or cleared
 		if err != nil {
 			if a.pre == nil {
-				a.pre, pre1 = fmt.Errorf("%w: key %q", err, k), preError
+				a.pre, pre = fmt.Errorf("%w: key %q", err, k), flagPre1
 			}
 			continue
 		}
@@ -223,7 +236,7 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue) sc
 			// Appending to an integer: the change fails with ErrNotList
 			// once the stored increments have passed.
 			if a.pre == nil {
-				a.pre, pre2 = fmt.Errorf("%w: key %q", store.ErrNotList, k), preError
+				a.pre, pre = fmt.Errorf("%w: key %q", store.ErrNotList, k), flagPre2
 			}
 			continue
 		}
@@ -234,7 +247,7 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue) sc
 		v, err := store.AppendJSON(sets[k], p.Values, p.Keep)
 		if err != nil {
 			if a.pre == nil {
-				a.pre, pre2 = fmt.Errorf("%w: key %q", err, k), preError
+				a.pre, pre = fmt.Errorf("%w: key %q", err, k), flagPre2
 			}
 			continue
 		}
@@ -243,48 +256,52 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue) sc
 	}
 
 	touched := len(sets) + len(deleted) + len(incrs) + len(pushes)
-	args := make([]any, argFixed, argFixed+touched+2*len(sets)+3*len(incrs)+3*len(pushes)+3*len(plains))
+	args := make([]any, argFixed, argFixed+9+touched+2*len(sets)+3*len(incrs)+3*len(pushes)+3*len(plains))
 	args[argWindow] = ""
 	if c.ID != "" {
 		args[argWindow] = windowMillis
 	}
 	args[argNow] = formatNanos(now)
 	args[argAt] = formatNanos(at)
-	switch {
-	case c.Create:
-		args[argMode] = "c"
-	case c.Clear:
-		args[argMode] = "x"
-	default:
-		args[argMode] = "u"
-	}
-	args[argExpires], args[argTTL], args[argExpMillis] = "", "", ""
+	args[argExpires], args[argTTL] = "", ""
 	if !c.Expires.IsZero() {
-		ns := nanos(c.Expires)
-		args[argExpires] = strconv.FormatInt(ns, 10)
+		args[argExpires] = formatNanos(c.Expires)
 		args[argTTL] = ttl(c.Expires, now)
-		args[argExpMillis] = ceilNanosToMillis(ns)
 	} else if c.Create {
 		args[argTTL] = "0" // a record without expiry is dead on arrival
 	}
 	args[argMaxSize] = s.maxSize
-	args[argSetUser] = ""
-	if c.SetUser {
-		args[argSetUser] = "1"
-	}
-	args[argUser], args[argIP], args[argUserAgent] = c.UserID, c.IP, c.UserAgent
-	args[argIndexUser], args[argIndexHorizon] = "", int64(0)
-	args[argCreated] = ""
-	if c.Create && !c.Created.IsZero() {
-		args[argCreated] = formatNanos(c.Created)
-	}
-	args[argFreshSize] = 0
-	if fresh {
-		args[argFreshSize] = store.Size(sets)
-	}
-	args[argPre1], args[argPre2] = pre1, pre2
 	args[argSets], args[argDeletes], args[argIncrs], args[argPushes] = len(sets), len(deleted), len(incrs), len(pushes)
-	args[argPlains] = len(plains)
+	mode := modeUpdate
+	switch {
+	case c.Create:
+		mode = modeCreate
+	case c.Clear:
+		mode = modeClear
+	}
+	if fresh {
+		args = append(args, store.Size(sets))
+	}
+	if c.Create {
+		created := ""
+		if !c.Created.IsZero() {
+			created = formatNanos(c.Created)
+		}
+		args = append(args, created)
+	}
+	if c.SetUser {
+		mode += flagSetUser
+		args = append(args, c.UserID, c.IP, c.UserAgent)
+	}
+	if idx.user != "" {
+		mode += flagIndexed
+		args = append(args, idx.user, idx.horizon)
+	}
+	if len(pushes) > 0 {
+		args = append(args, len(plains))
+	}
+	mode += pre
+	args[argMode] = mode
 
 	// The touched fields first (the script reads them in one HMGET), then
 	// what to do with each.
@@ -324,19 +341,6 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue) sc
 	}
 	a.args = append(args, tail...)
 	return a
-}
-
-// ceilNanosToMillis returns Unix nanoseconds ns in milliseconds, rounded up
-// (0 for times before 1970).
-func ceilNanosToMillis(ns int64) int64 {
-	if ns <= 0 {
-		return 0
-	}
-	ms := ns / 1e6
-	if ns%1e6 != 0 {
-		ms++
-	}
-	return ms
 }
 
 // needIndex reports whether applyScript's reply asks for the user index to
@@ -433,10 +437,20 @@ func (s *Store) scriptErr(ctx context.Context, op string, err error, a scriptArg
 // longer ones are added in two limbs of nine digits.
 var applyScript = redis.NewScript(`
 local K, MK, NK = KEYS[1], KEYS[2], KEYS[3]
-local win, now, mode = ARGV[1], ARGV[2], ARGV[4]
-local create, fresh = mode == 'c', mode ~= 'u'
-local ns, nd, ni, np, npl = tonumber(ARGV[19]), tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22]), tonumber(ARGV[23])
-local F = 23
+local win, now, mode = ARGV[1], ARGV[2], ARGV[7]
+local kind = mode:byte(1)
+local create, fresh = kind == 99, kind ~= 117 -- 'c', not 'u'
+local ns, nd, ni, np = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local F = 11
+local fsize, created, setuser, uid, ip, ua, iuser, ihz, npl, pre1, pre2
+if fresh then fsize, F = ARGV[F + 1], F + 1 end
+if create then created, F = ARGV[F + 1], F + 1 end
+if #mode > 1 then
+  if mode:find('U', 2, true) then setuser, uid, ip, ua, F = true, ARGV[F + 1], ARGV[F + 2], ARGV[F + 3], F + 3 end
+  if mode:find('I', 2, true) then iuser, ihz, F = ARGV[F + 1], ARGV[F + 2], F + 2 end
+  pre1, pre2 = mode:find('1', 2, true), mode:find('2', 2, true)
+end
+if np > 0 then npl, F = tonumber(ARGV[F + 1]), F + 1 end
 local nt = ns + nd + ni + np
 
 -- m: _e, _m, the tombstone, _n, _u, _x, then the touched fields' values.
@@ -489,13 +503,13 @@ local function run()
     local n = redis.call('HMGET', NK, '_e', '_m')
     if n[1] and not n[2] and before(now, n[1]) then return err('SESAME_EXISTS') end
   end
-  if ARGV[17] ~= '' then return err(ARGV[17]) end
+  if pre1 then return err('SESAME_PRE') end
 
   -- The record's size (store.Size) without the touched values, then with
   -- their new ones.
   local size
   if fresh then
-    size = tonumber(ARGV[16])
+    size = tonumber(fsize)
   else
     size = tonumber(m[4])
     if not size then -- a record from before _n
@@ -550,7 +564,7 @@ local function run()
     size = size + #f - 2 + #r
     p = p + 3
   end
-  if ARGV[18] ~= '' then return err(ARGV[18]) end
+  if pre2 then return err('SESAME_PRE') end
   if np > 0 then
     local plain = {}
     local q = p + 3 * np
@@ -639,29 +653,28 @@ local function run()
       p = p + 3
     end
   end
-  local maxsize = tonumber(ARGV[8])
+  local maxsize = tonumber(ARGV[6])
   if maxsize > 0 and size > maxsize then return err('SESAME_TOOLARGE ' .. string.format('%d', size)) end
 
   -- The user index: a record of a user must be in the user's index with a
   -- horizon no earlier than its expiry before it is written. A create
   -- starts afresh: the fields of a dead record under the key do not count.
-  local exp, ttl = ARGV[5], ARGV[6]
+  local exp, ttl = ARGV[4], ARGV[5]
   local ou, ox = m[5], m[6]
   if create then ou, ox = false, false end
   local fuid = ou or ''
-  if ARGV[9] == '1' then fuid = ARGV[10] end
+  if setuser then fuid = uid end
   local dies = ttl == '0'
   local x = 0
   if fuid ~= '' and not dies then
     if not NK and fuid == (ou or '') then x = tonumber(ox) or 0 end
-    if ARGV[13] ~= '' and ARGV[13] == fuid then x = math.max(x, tonumber(ARGV[14])) end
-    local fexp, ms = exp, tonumber(ARGV[7])
-    if fexp == '' then
-      fexp, ms = m[1], 0
-      if fexp:byte(1) ~= 45 and fexp ~= '0' then
-        ms = tonumber(fexp:sub(1, -7)) or 0
-        if #fexp <= 6 or fexp:sub(-6) ~= '000000' then ms = ms + 1 end
-      end
+    if iuser == fuid then x = math.max(x, tonumber(ihz)) end
+    -- The expiry in ms, rounded up (0 before 1970).
+    local fexp, ms = exp, 0
+    if fexp == '' then fexp = m[1] end
+    if fexp:byte(1) ~= 45 and fexp ~= '0' then
+      ms = tonumber(fexp:sub(1, -7)) or 0
+      if #fexp <= 6 or fexp:sub(-6) ~= '000000' then ms = ms + 1 end
     end
     if ms > x then return fail({'NEEDINDEX', fuid, fexp}) end
   end
@@ -669,7 +682,7 @@ local function run()
   -- Every check passed: write.
   if dies or (create and (m[1] or m[2] or m[3] or m[4] or m[5] or m[6])) then redis.call('DEL', K) end
   if dies then return 'OK' end
-  if mode == 'x' then
+  if kind == 120 then -- 'x': Clear
     for _, f in ipairs(redis.call('HKEYS', K)) do
       if f:sub(1, 2) == 'v:' then dels[#dels + 1] = f end
     end
@@ -679,9 +692,8 @@ local function run()
   w[#w + 1], w[#w + 2] = '_n', string.format('%d', size)
   if exp ~= '' then w[#w + 1], w[#w + 2] = '_e', exp end
   if create then
-    local c = ARGV[15]
-    if c == '' then c = at end
-    w[#w + 1], w[#w + 2] = '_c', c
+    if created == '' then created = at end
+    w[#w + 1], w[#w + 2] = '_c', created
   end
   -- put sets field f to v ("" removes it) unless it holds v already.
   local function put(f, v, old)
@@ -691,10 +703,10 @@ local function run()
       dels[#dels + 1] = f
     end
   end
-  if ARGV[9] == '1' then
-    put('_u', ARGV[10], ou)
-    put('_ip', ARGV[11], not create)
-    put('_ua', ARGV[12], not create)
+  if setuser then
+    put('_u', uid, ou)
+    put('_ip', ip, not create)
+    put('_ua', ua, not create)
   end
   if fuid ~= '' then put('_x', string.format('%d', x), ox) else put('_x', '', ox) end
   for i = 1, #dels, 4000 do redis.call('HDEL', K, unpack(dels, i, math.min(i + 3999, #dels))) end

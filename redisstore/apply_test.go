@@ -130,7 +130,7 @@ func TestRuntimeErrorForgetsChange(t *testing.T) {
 	ctx := context.Background()
 	key := mustCreate(t, s, store.Change{Set: values("n", "1")})
 	c := store.Change{ID: store.NewChangeID(), Incr: map[string]int64{"n": 1}}
-	a := s.applyArgs(c, s.now(), nil)
+	a := s.applyArgs(c, s.now(), nil, indexed{})
 	a.args[argMaxSize] = "not a number" // tonumber gives nil: comparing it fails
 	keys := []string{s.recordKey(key), s.markerKey(key, markChange, c.ID)}
 	err := applyScript.Run(ctx, s.client, keys, a.args...).Err()

@@ -192,6 +192,7 @@ func TestChangesMatchMerge(t *testing.T) {
 		{"delete the big value", store.Change{Delete: []string{"big", "big"}}},
 		{"clear and set", store.Change{Clear: true, Set: values("c", "true"), Incr: map[string]int64{"n": 1}}},
 		{"clear only", store.Change{Clear: true}},
+
 		{"set a number", store.Change{Set: values("q", "41")}},
 		{"then increment it", store.Change{Incr: map[string]int64{"q": 1}}},
 		{"increment to the int64 edge", store.Change{Set: values("m", "9223372036854775806"), Incr: map[string]int64{"m": 1}}},
@@ -201,6 +202,7 @@ func TestChangesMatchMerge(t *testing.T) {
 		{"negative zero", store.Change{Set: values("nz", "-0"), Incr: map[string]int64{"nz": 0}}},
 		{"empty value counts as zero", store.Change{Set: values("e", ""), Incr: map[string]int64{"e": 3}}},
 		{"empty change", store.Change{}},
+		{"clear, set and detach the user (a tombstone; the last step)", store.Change{Clear: true, Set: values("__gone", "true"), SetUser: true}},
 	}
 	forEachBackend(t, func(t *testing.T, newStore func(testing.TB, Options) *Store) {
 		s := newStore(t, Options{})

@@ -49,7 +49,8 @@ func (s *Store) apply(ctx context.Context, op string, keys []string, member stri
 		}
 		idx = indexed{c.UserID, h}
 	}
-	a := s.applyArgs(c, now, nil, idx)
+	dedup := op == "apply" && selfDedup(c, now)
+	a := s.applyArgs(c, now, nil, idx, dedup)
 	var plains []plainValue
 	for range maxApplyRuns {
 		var res any
@@ -71,7 +72,7 @@ func (s *Store) apply(ctx context.Context, op string, keys []string, member stri
 			if p.field != "" {
 				plains = append(slices.DeleteFunc(plains, func(q plainValue) bool { return q.field == field }), p)
 			}
-			a = s.applyArgs(c, now, plains, idx)
+			a = s.applyArgs(c, now, plains, idx, dedup)
 			continue
 		}
 		uid, exp, ok := needIndex(res)
@@ -83,9 +84,25 @@ func (s *Store) apply(ctx context.Context, op string, keys []string, member stri
 			return fail(ctx, op, err)
 		}
 		idx = indexed{uid, h}
-		a = s.applyArgs(c, now, plains, idx)
+		a = s.applyArgs(c, now, plains, idx, dedup)
 	}
 	return fmt.Errorf("redisstore: %s: the record kept changing under the change: %w", op, store.ErrUnavailable)
+}
+
+// selfDedup reports whether the create c (at the store's time now) can keep
+// its change ID in the record it creates (field _i) instead of a marker key,
+// saving Redis a key and a third of the script's work: a repeat of the
+// create then finds the record live with its ID and answers "OK". That
+// holds as long as nobody else deletes the record while the create may
+// still be repeated, that is while its Apply runs, and nobody else knows a
+// key that is being created (sesame's are new random IDs). The store makes
+// sure of the rest: the record is not a user's (whose sessions another
+// device may delete), not a rename's target, and lives longer than
+// [store.RetryWindow], so it cannot expire before a repeat. The first
+// update of the record removes _i again.
+func selfDedup(c store.Change, now time.Time) bool {
+	return c.Create && c.ID != "" && !(c.SetUser && c.UserID != "") &&
+		c.Expires.Sub(now) >= store.RetryWindow
 }
 
 // indexed is an entry the caller has just written to a user's index: the
@@ -146,7 +163,9 @@ const (
 // record's size after it (store.Size); a create its creation time (ns, ""
 // for the change's time); "U" (the change sets the user) the user ID, IP and
 // user agent; "I" (the caller has just written an index entry) the user and
-// its horizon (ms). A change with pushes adds the number of inflated values.
+// its horizon (ms); "D" (a create that keeps its change ID in the record
+// instead of a marker key, see [Store.apply]) the change ID. A change with
+// pushes adds the number of inflated values.
 // "1" and "2" say that the script must reply SESAME_PRE after the
 // existence checks, or after the stored increments: an error found here.
 const (
@@ -155,6 +174,7 @@ const (
 	modeCreate  = "c"
 	flagSetUser = "U"
 	flagIndexed = "I"
+	flagDedup   = "D"
 	flagPre1    = "1"
 	flagPre2    = "2"
 )
@@ -187,7 +207,7 @@ var (
 // clears (a create clears every key) gets its final value here, increments
 // and pushes onto it included, so that the script only increments and
 // appends to values it reads from the record.
-func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, idx indexed) scriptArgs {
+func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, idx indexed, dedup bool) scriptArgs {
 	at := now
 	if !c.Now.IsZero() {
 		at = c.Now
@@ -296,6 +316,11 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, id
 	if idx.user != "" {
 		mode += flagIndexed
 		args = append(args, idx.user, idx.horizon)
+	}
+	if dedup {
+		mode += flagDedup
+		args = append(args, c.ID)
+		args[argWindow] = ""
 	}
 	if len(pushes) > 0 {
 		args = append(args, len(plains))
@@ -442,37 +467,18 @@ local kind = mode:byte(1)
 local create, fresh = kind == 99, kind ~= 117 -- 'c', not 'u'
 local ns, nd, ni, np = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
 local F = 11
-local fsize, created, setuser, uid, ip, ua, iuser, ihz, npl, pre1, pre2
+local fsize, created, setuser, uid, ip, ua, iuser, ihz, selfid, npl, pre1, pre2
 if fresh then fsize, F = ARGV[F + 1], F + 1 end
 if create then created, F = ARGV[F + 1], F + 1 end
 if #mode > 1 then
   if mode:find('U', 2, true) then setuser, uid, ip, ua, F = true, ARGV[F + 1], ARGV[F + 2], ARGV[F + 3], F + 3 end
   if mode:find('I', 2, true) then iuser, ihz, F = ARGV[F + 1], ARGV[F + 2], F + 2 end
+  if mode:find('D', 2, true) then selfid, F = ARGV[F + 1], F + 1 end
   pre1, pre2 = mode:find('1', 2, true), mode:find('2', 2, true)
 end
 if np > 0 then npl, F = tonumber(ARGV[F + 1]), F + 1 end
 local nt = ns + nd + ni + np
 
--- m: _e, _m, the tombstone, _n, _u, _x, then the touched fields' values.
-local m
-if fresh or nt == 0 then
-  m = redis.call('HMGET', K, '_e', '_m', 'v:` + store.GoneField + `', '_n', '_u', '_x')
-elseif nt <= 4000 then
-  m = redis.call('HMGET', K, '_e', '_m', 'v:` + store.GoneField + `', '_n', '_u', '_x', unpack(ARGV, F + 1, F + nt))
-else
-  m = redis.call('HMGET', K, '_e', '_m', 'v:` + store.GoneField + `', '_n', '_u', '_x')
-  for i = 1, nt, 4000 do
-    local r = redis.call('HMGET', K, unpack(ARGV, F + i, F + math.min(i + 3999, nt)))
-    for j = 1, #r do m[5 + i + j] = r[j] end
-  end
-end
-if win ~= '' and not redis.call('SET', MK, '1', 'NX', 'PX', win) then return 'OK' end
-
-local function fail(r)
-  if win ~= '' then redis.call('DEL', MK) end
-  return r
-end
-local function err(s) return fail(redis.error_reply(s)) end
 -- before reports whether a < b for canonical signed decimal strings.
 local function before(a, b)
   local na, nb = a:byte(1) == 45, b:byte(1) == 45
@@ -491,6 +497,29 @@ local function rawlen(v)
   return #v
 end
 
+-- m: _e, _m, the tombstone, _n, _u, _x, _i, then the touched fields' values.
+local m
+if fresh or nt == 0 then
+  m = redis.call('HMGET', K, '_e', '_m', 'v:` + store.GoneField + `', '_n', '_u', '_x', '_i')
+elseif nt <= 4000 then
+  m = redis.call('HMGET', K, '_e', '_m', 'v:` + store.GoneField + `', '_n', '_u', '_x', '_i', unpack(ARGV, F + 1, F + nt))
+else
+  m = redis.call('HMGET', K, '_e', '_m', 'v:` + store.GoneField + `', '_n', '_u', '_x', '_i')
+  for i = 1, nt, 4000 do
+    local r = redis.call('HMGET', K, unpack(ARGV, F + i, F + math.min(i + 3999, nt)))
+    for j = 1, #r do m[6 + i + j] = r[j] end
+  end
+end
+-- A change applied before: its marker exists, or it is a create that
+-- keeps its ID in the record (_i) and the record is live.
+if selfid and m[7] == selfid and m[1] and not m[2] and before(now, m[1]) then return 'OK' end
+if win ~= '' and not redis.call('SET', MK, '1', 'NX', 'PX', win) then return 'OK' end
+
+local function fail(r)
+  if win ~= '' then redis.call('DEL', MK) end
+  return r
+end
+local function err(s) return fail(redis.error_reply(s)) end
 local function run()
   local live = m[1] and not m[2] and before(now, m[1])
   if create then
@@ -520,7 +549,7 @@ local function run()
       end
     end
     for i = 1, nt do
-      local v = m[6 + i]
+      local v = m[7 + i]
       if v then size = size - (#ARGV[F + i] - 2) - rawlen(v) end
     end
   end
@@ -533,11 +562,11 @@ local function run()
     p = p + 2
   end
   for i = ns + 1, ns + nd do
-    if m[6 + i] then dels[#dels + 1] = ARGV[F + i] end
+    if m[7 + i] then dels[#dels + 1] = ARGV[F + i] end
   end
   for i = 1, ni do
     local j = ns + nd + i
-    local f, v, by = ARGV[F + j], m[6 + j], ARGV[p]
+    local f, v, by = ARGV[F + j], m[7 + j], ARGV[p]
     local r
     if not v or v == '' or v == '0' or v == '-0' then
       r = by
@@ -625,7 +654,7 @@ local function run()
     end
     for i = 1, np do
       local j = ns + nd + ni + i
-      local f, cur = ARGV[F + j], m[6 + j]
+      local f, cur = ARGV[F + j], m[7 + j]
       local elems, ne, keep = ARGV[p], tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2])
       if cur and #cur >= 18 and cur:byte(1) == 31 and cur:byte(2) == 139 then
         local pl = plain[f]
@@ -680,7 +709,7 @@ local function run()
   end
 
   -- Every check passed: write.
-  if dies or (create and (m[1] or m[2] or m[3] or m[4] or m[5] or m[6])) then redis.call('DEL', K) end
+  if dies or (create and (m[1] or m[2] or m[3] or m[4] or m[5] or m[6] or m[7])) then redis.call('DEL', K) end
   if dies then return 'OK' end
   if kind == 120 then -- 'x': Clear
     for _, f in ipairs(redis.call('HKEYS', K)) do
@@ -694,6 +723,9 @@ local function run()
   if create then
     if created == '' then created = at end
     w[#w + 1], w[#w + 2] = '_c', created
+    if selfid then w[#w + 1], w[#w + 2] = '_i', selfid end
+  elseif m[7] then
+    dels[#dels + 1] = '_i' -- the create is over: no repeat of it can come
   end
   -- put sets field f to v ("" removes it) unless it holds v already.
   local function put(f, v, old)

@@ -130,7 +130,7 @@ func TestRuntimeErrorForgetsChange(t *testing.T) {
 	ctx := context.Background()
 	key := mustCreate(t, s, store.Change{Set: values("n", "1")})
 	c := store.Change{ID: store.NewChangeID(), Incr: map[string]int64{"n": 1}}
-	a := s.applyArgs(c, s.now(), nil, indexed{})
+	a := s.applyArgs(c, s.now(), nil, indexed{}, false)
 	a.args[argMaxSize] = "not a number" // tonumber gives nil: comparing it fails
 	keys := []string{s.recordKey(key), s.markerKey(key, markChange, c.ID)}
 	err := applyScript.Run(ctx, s.client, keys, a.args...).Err()
@@ -262,4 +262,67 @@ func TestIncrementEdges(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCreateKeepsItsID checks which creates keep their change ID in the
+// record (_i) instead of a marker key: an anonymous session that outlives
+// the retry window does, and its first update removes the ID; a user's
+// session, a short-lived one, a create without an ID and a rename's target
+// use a marker (or nothing). A repeat of each create answers nil.
+func TestCreateKeepsItsID(t *testing.T) {
+	long := time.Hour
+	tests := []struct {
+		name   string
+		c      store.Change
+		marker bool // a marker key, not _i
+	}{
+		{"an anonymous session", store.Change{Set: values("a", "1")}, false},
+		{"a session that logs in", store.Change{Set: values("a", "1"), SetUser: true, UserID: "eve"}, true},
+		{"a session with no user", store.Change{Set: values("a", "1"), SetUser: true}, false},
+		{"a session shorter than the retry window", store.Change{Set: values("a", "1"), Expires: time.Now().Add(store.RetryWindow - time.Second)}, true},
+	}
+	s := newSingle(t, Options{})
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key := newKey()
+			c := tt.c
+			c.Create, c.ID = true, store.NewChangeID()
+			if c.Expires.IsZero() {
+				c.Expires = time.Now().Add(long)
+			}
+			for i := range 2 {
+				if err := s.Apply(ctx, key, c); err != nil {
+					t.Fatalf("create %d: %v", i+1, err)
+				}
+			}
+			id, _ := s.client.HGet(ctx, s.recordKey(key), "_i").Result()
+			n, _ := s.client.Exists(ctx, s.markerKey(key, markChange, c.ID)).Result()
+			if tt.marker && (id != "" || n != 1) || !tt.marker && (id != c.ID || n != 0) {
+				t.Errorf("_i = %q, marker keys %d; want a marker %v", id, n, tt.marker)
+			}
+			if err := s.Apply(ctx, key, store.Change{ID: store.NewChangeID(), Incr: map[string]int64{"n": 1}}); err != nil {
+				t.Fatal(err)
+			}
+			if id, err := s.client.HGet(ctx, s.recordKey(key), "_i").Result(); err == nil {
+				t.Errorf("_i = %q after an update, want it gone", id)
+			}
+			c.ID = store.NewChangeID()
+			if err := s.Apply(ctx, key, c); !errors.Is(err, store.ErrExists) {
+				t.Errorf("another create: got %v, want ErrExists", err)
+			}
+		})
+	}
+	t.Run("a rename's target in a Cluster", func(t *testing.T) {
+		s := newCluster(t, Options{})
+		old := mustCreate(t, s, store.Change{Set: values("a", "1")})
+		c := store.Change{ID: store.NewChangeID(), Expires: time.Now().Add(long)}
+		newer := newKey()
+		if err := s.Rename(ctx, old, newer, c); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := s.client.HGet(ctx, s.recordKey(newer), "_i").Result(); err == nil {
+			t.Errorf("_i = %q in a renamed record", id)
+		}
+	})
 }

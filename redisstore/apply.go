@@ -461,40 +461,43 @@ func (s *Store) scriptErr(ctx context.Context, op string, err error, a scriptArg
 // to 2^53); sums of numbers of at most 15 characters are exact in a double,
 // longer ones are added in two limbs of nine digits.
 var applyScript = redis.NewScript(`
+-- Every call of a C function (string.byte, tonumber, string.format, ...)
+-- costs Redis hundreds of instructions: the hot paths (an update of
+-- increments and sets with a touch; a create) make few.
+local byte, find, fmt = string.byte, string.find, string.format
 local K, MK, NK = KEYS[1], KEYS[2], KEYS[3]
 local win, now, mode = ARGV[1], ARGV[2], ARGV[7]
-local kind = mode:byte(1)
-local create, fresh = kind == 99, kind ~= 117 -- 'c', not 'u'
-local ns, nd, ni, np = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local create, fresh, clear = false, false, false
+local ns, nd, ni, np = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+ns = (ns == '0' and 0) or (ns == '1' and 1) or tonumber(ns)
+nd = (nd == '0' and 0) or (nd == '1' and 1) or tonumber(nd)
+ni = (ni == '0' and 0) or (ni == '1' and 1) or tonumber(ni)
+np = (np == '0' and 0) or (np == '1' and 1) or tonumber(np)
 local F = 11
 local fsize, created, setuser, uid, ip, ua, iuser, ihz, selfid, npl, pre1, pre2
-if fresh then fsize, F = ARGV[F + 1], F + 1 end
-if create then created, F = ARGV[F + 1], F + 1 end
-if #mode > 1 then
-  if mode:find('U', 2, true) then setuser, uid, ip, ua, F = true, ARGV[F + 1], ARGV[F + 2], ARGV[F + 3], F + 3 end
-  if mode:find('I', 2, true) then iuser, ihz, F = ARGV[F + 1], ARGV[F + 2], F + 2 end
-  if mode:find('D', 2, true) then selfid, F = ARGV[F + 1], F + 1 end
-  pre1, pre2 = mode:find('1', 2, true), mode:find('2', 2, true)
+if mode ~= 'u' then
+  local kind = byte(mode, 1)
+  create, clear = kind == 99, kind == 120 -- 'c', 'x'
+  fresh = create or clear
+  if fresh then fsize, F = ARGV[F + 1], F + 1 end
+  if create then created, F = ARGV[F + 1], F + 1 end
+  if #mode > 1 then
+    if find(mode, 'U', 2, true) then setuser, uid, ip, ua, F = true, ARGV[F + 1], ARGV[F + 2], ARGV[F + 3], F + 3 end
+    if find(mode, 'I', 2, true) then iuser, ihz, F = ARGV[F + 1], ARGV[F + 2], F + 2 end
+    if find(mode, 'D', 2, true) then selfid, F = ARGV[F + 1], F + 1 end
+    pre1, pre2 = find(mode, '1', 2, true), find(mode, '2', 2, true)
+  end
 end
 if np > 0 then npl, F = tonumber(ARGV[F + 1]), F + 1 end
 local nt = ns + nd + ni + np
 
 -- before reports whether a < b for canonical signed decimal strings.
 local function before(a, b)
-  local na, nb = a:byte(1) == 45, b:byte(1) == 45
+  local na, nb = byte(a, 1) == 45, byte(b, 1) == 45
   if na ~= nb then return na end
-  if na then a, b = b:sub(2), a:sub(2) end
-  if #a ~= #b then return #a < #b end
+  if #a ~= #b then return (#a < #b) ~= na end
+  if na then return b < a end
   return a < b
-end
--- rawlen is the length of a stored value before compression: gzip keeps it
--- in its last four bytes (ISIZE, little-endian).
-local function rawlen(v)
-  if #v >= 18 and v:byte(1) == 31 and v:byte(2) == 139 then
-    local a, b, c, d = v:byte(-4, -1)
-    return a + b * 256 + c * 65536 + d * 16777216
-  end
-  return #v
 end
 
 -- m: _e, _m, the tombstone, _n, _u, _x, _i, then the touched fields' values.
@@ -510,9 +513,10 @@ else
     for j = 1, #r do m[6 + i + j] = r[j] end
   end
 end
+local live = m[1] and not m[2] and before(now, m[1])
 -- A change applied before: its marker exists, or it is a create that
 -- keeps its ID in the record (_i) and the record is live.
-if selfid and m[7] == selfid and m[1] and not m[2] and before(now, m[1]) then return 'OK' end
+if selfid and live and m[7] == selfid then return 'OK' end
 if win ~= '' and not redis.call('SET', MK, '1', 'NX', 'PX', win) then return 'OK' end
 
 local function fail(r)
@@ -520,8 +524,20 @@ local function fail(r)
   return r
 end
 local function err(s) return fail(redis.error_reply(s)) end
+-- rawlen is the length of a stored value before compression: gzip keeps it
+-- in its last four bytes (ISIZE, little-endian).
+local function rawlen(v)
+  if #v >= 18 then
+    local a, b = byte(v, 1, 2)
+    if a == 31 and b == 139 then
+      local w, x, y, z = byte(v, -4, -1)
+      return w + x * 256 + y * 65536 + z * 16777216
+    end
+  end
+  return #v
+end
+
 local function run()
-  local live = m[1] and not m[2] and before(now, m[1])
   if create then
     if live then return err('SESAME_EXISTS') end
   elseif not live or m[3] then
@@ -535,12 +551,13 @@ local function run()
   if pre1 then return err('SESAME_PRE') end
 
   -- The record's size (store.Size) without the touched values, then with
-  -- their new ones.
-  local size
+  -- their new ones; n0 is the size it had.
+  local size, n0
   if fresh then
     size = tonumber(fsize)
   else
-    size = tonumber(m[4])
+    n0 = tonumber(m[4])
+    size = n0
     if not size then -- a record from before _n
       size = 0
       local all = redis.call('HGETALL', K)
@@ -554,7 +571,7 @@ local function run()
     end
   end
 
-  local w, dels, p = {}, {}, F + nt + 1
+  local w, dels, p = {}, nil, F + nt + 1
   for i = 1, ns do
     local f = ARGV[F + i]
     w[#w + 1], w[#w + 2] = f, ARGV[p]
@@ -562,7 +579,10 @@ local function run()
     p = p + 2
   end
   for i = ns + 1, ns + nd do
-    if m[7 + i] then dels[#dels + 1] = ARGV[F + i] end
+    if m[7 + i] then
+      dels = dels or {}
+      dels[#dels + 1] = ARGV[F + i]
+    end
   end
   for i = 1, ni do
     local j = ns + nd + i
@@ -570,16 +590,18 @@ local function run()
     local r
     if not v or v == '' or v == '0' or v == '-0' then
       r = by
-    elseif not v:find('^%-?[1-9]%d*$') or before(v, ARGV[p + 1]) or before(ARGV[p + 2], v) then
-      return err('SESAME_NOTNUMBER ' .. i)
     elseif #v <= 15 and #by <= 15 then
-      r = string.format('%d', tonumber(v) + tonumber(by))
+      -- Below 10^15 a double is exact and the sum cannot leave int64.
+      if not find(v, '^%-?[1-9]%d*$') then return err('SESAME_NOTNUMBER ' .. i) end
+      r = fmt('%d', tonumber(v) + tonumber(by))
+    elseif not find(v, '^%-?[1-9]%d*$') or before(v, ARGV[p + 1]) or before(ARGV[p + 2], v) then
+      return err('SESAME_NOTNUMBER ' .. i) -- not an integer, or the sum would leave int64
     else
       -- Two limbs of nine digits each, added with carries; the bounds
       -- checked above rule out an overflow.
       local function limbs(s)
         local sg = 1
-        if s:byte(1) == 45 then sg, s = -1, s:sub(2) end
+        if byte(s, 1) == 45 then sg, s = -1, s:sub(2) end
         return sg * (tonumber(s:sub(1, -10)) or 0), sg * tonumber(s:sub(-9))
       end
       local ah, al = limbs(v)
@@ -587,7 +609,7 @@ local function run()
       local h, l = ah + bh, al + bl
       if l >= 1e9 then h, l = h + 1, l - 1e9 elseif l <= -1e9 then h, l = h - 1, l + 1e9 end
       if h > 0 and l < 0 then h, l = h - 1, l + 1e9 elseif h < 0 and l > 0 then h, l = h + 1, l - 1e9 end
-      if h == 0 then r = string.format('%d', l) else r = string.format('%d%09d', h, math.abs(l)) end
+      if h == 0 then r = fmt('%d', l) else r = fmt('%d%09d', h, math.abs(l)) end
     end
     w[#w + 1], w[#w + 2] = f, r
     size = size + #f - 2 + #r
@@ -683,7 +705,7 @@ local function run()
     end
   end
   local maxsize = tonumber(ARGV[6])
-  if maxsize > 0 and size > maxsize then return err('SESAME_TOOLARGE ' .. string.format('%d', size)) end
+  if maxsize > 0 and size > maxsize then return err('SESAME_TOOLARGE ' .. fmt('%d', size)) end
 
   -- The user index: a record of a user must be in the user's index with a
   -- horizon no earlier than its expiry before it is written. A create
@@ -694,14 +716,15 @@ local function run()
   local fuid = ou or ''
   if setuser then fuid = uid end
   local dies = ttl == '0'
-  local x = 0
+  local x
   if fuid ~= '' and not dies then
+    x = 0
     if not NK and fuid == (ou or '') then x = tonumber(ox) or 0 end
     if iuser == fuid then x = math.max(x, tonumber(ihz)) end
     -- The expiry in ms, rounded up (0 before 1970).
     local fexp, ms = exp, 0
     if fexp == '' then fexp = m[1] end
-    if fexp:byte(1) ~= 45 and fexp ~= '0' then
+    if byte(fexp, 1) ~= 45 and fexp ~= '0' then
       ms = tonumber(fexp:sub(1, -7)) or 0
       if #fexp <= 6 or fexp:sub(-6) ~= '000000' then ms = ms + 1 end
     end
@@ -711,38 +734,49 @@ local function run()
   -- Every check passed: write.
   if dies or (create and (m[1] or m[2] or m[3] or m[4] or m[5] or m[6] or m[7])) then redis.call('DEL', K) end
   if dies then return 'OK' end
-  if kind == 120 then -- 'x': Clear
+  if clear then
+    dels = dels or {}
     for _, f in ipairs(redis.call('HKEYS', K)) do
       if f:sub(1, 2) == 'v:' then dels[#dels + 1] = f end
     end
   end
-  local at = ARGV[3]
-  w[#w + 1], w[#w + 2] = '_s', at
-  w[#w + 1], w[#w + 2] = '_n', string.format('%d', size)
+  w[#w + 1], w[#w + 2] = '_s', ARGV[3]
+  if size ~= n0 then w[#w + 1], w[#w + 2] = '_n', fmt('%d', size) end
   if exp ~= '' then w[#w + 1], w[#w + 2] = '_e', exp end
   if create then
-    if created == '' then created = at end
+    if created == '' then created = ARGV[3] end
     w[#w + 1], w[#w + 2] = '_c', created
     if selfid then w[#w + 1], w[#w + 2] = '_i', selfid end
   elseif m[7] then
+    dels = dels or {}
     dels[#dels + 1] = '_i' -- the create is over: no repeat of it can come
   end
-  -- put sets field f to v ("" removes it) unless it holds v already.
-  local function put(f, v, old)
-    if v ~= '' then
-      if v ~= old then w[#w + 1], w[#w + 2] = f, v end
-    elseif old then
-      dels[#dels + 1] = f
-    end
-  end
   if setuser then
-    put('_u', uid, ou)
-    put('_ip', ip, not create)
-    put('_ua', ua, not create)
+    dels = dels or {}
+    -- _u, _ip and _ua: set, or removed when empty ("" detaches the user).
+    if uid ~= '' then
+      if uid ~= ou then w[#w + 1], w[#w + 2] = '_u', uid end
+    elseif ou then
+      dels[#dels + 1] = '_u'
+    end
+    if ip ~= '' then w[#w + 1], w[#w + 2] = '_ip', ip elseif not create then dels[#dels + 1] = '_ip' end
+    if ua ~= '' then w[#w + 1], w[#w + 2] = '_ua', ua elseif not create then dels[#dels + 1] = '_ua' end
   end
-  if fuid ~= '' then put('_x', string.format('%d', x), ox) else put('_x', '', ox) end
-  for i = 1, #dels, 4000 do redis.call('HDEL', K, unpack(dels, i, math.min(i + 3999, #dels))) end
-  for i = 1, #w, 4000 do redis.call('HSET', K, unpack(w, i, math.min(i + 3999, #w))) end
+  if x then
+    local xs = fmt('%d', x)
+    if xs ~= ox then w[#w + 1], w[#w + 2] = '_x', xs end
+  elseif ox then
+    dels = dels or {}
+    dels[#dels + 1] = '_x'
+  end
+  if dels and #dels > 0 then
+    for i = 1, #dels, 4000 do redis.call('HDEL', K, unpack(dels, i, math.min(i + 3999, #dels))) end
+  end
+  if #w <= 4000 then
+    redis.call('HSET', K, unpack(w))
+  else
+    for i = 1, #w, 4000 do redis.call('HSET', K, unpack(w, i, math.min(i + 3999, #w))) end
+  end
   if ttl ~= '' then redis.call('PEXPIRE', K, ttl) end
   if NK then redis.call('RENAME', K, NK) end
   return 'OK'

@@ -15,6 +15,8 @@ require (
 replace github.com/sesamego/sesame => ../
 
 require (
+	github.com/redis/rueidis v1.0.79
+	github.com/redis/rueidis/rueidiscompat v1.0.79
 	github.com/sesamego/sesame/redisstore v0.0.0
 	github.com/sesamego/sesame/sqlstore v0.0.0
 )

@@ -50,6 +50,12 @@ func (s *Store) apply(ctx context.Context, op string, keys []string, member stri
 		idx = indexed{c.UserID, h}
 	}
 	dedup := op == "apply" && selfDedup(c, now)
+	if dedup && len(keys) == 2 {
+		done, err := s.createFast(ctx, op, keys[0], c, now)
+		if err != nil || done {
+			return err
+		}
+	}
 	a := s.applyArgs(c, now, nil, idx, dedup)
 	var plains []plainValue
 	for range maxApplyRuns {
@@ -104,6 +110,67 @@ func selfDedup(c store.Change, now time.Time) bool {
 	return c.Create && c.ID != "" && !(c.SetUser && c.UserID != "") &&
 		c.Expires.Sub(now) >= store.RetryWindow
 }
+
+// maxFastCreate is the most keys a session created by createFast may hold.
+const maxFastCreate = 1000
+
+// createFast creates the anonymous session c (see selfDedup) under the
+// record key rkey with createScript, and reports whether it did. It leaves
+// everything else to applyScript, by reporting false: a change that fails
+// (the script reports the errors in the order of store.Merge), and a key
+// under which Redis holds a record, live or dead, or the one a repeat of
+// this create made (which applyScript finds by its ID, in _i).
+func (s *Store) createFast(ctx context.Context, op, rkey string, c store.Change, now time.Time) (bool, error) {
+	f := fold(c)
+	if f.pre != nil || len(f.sets) > maxFastCreate {
+		return false, nil
+	}
+	size := store.Size(f.sets)
+	if size > s.maxSize {
+		return false, nil
+	}
+	at := now
+	if !c.Now.IsZero() {
+		at = c.Now
+	}
+	created := at
+	if !c.Created.IsZero() {
+		created = c.Created
+	}
+	args := make([]any, 0, 15+2*len(f.sets))
+	args = append(args, ttl(c.Expires, now))
+	for k, v := range f.sets {
+		args = append(args, valuePrefix+k, s.compress(v))
+	}
+	args = append(args, fieldLastSeen, formatNanos(at), fieldSize, size, fieldExpires, formatNanos(c.Expires),
+		fieldCreated, formatNanos(created), fieldCreateID, c.ID)
+	if c.SetUser && c.IP != "" {
+		args = append(args, fieldIP, c.IP)
+	}
+	if c.SetUser && c.UserAgent != "" {
+		args = append(args, fieldUserAgent, c.UserAgent)
+	}
+	var n int64
+	err := s.call(ctx, op, true, func(ctx context.Context) error {
+		var err error
+		n, err = createScript.Run(ctx, s.hot, []string{rkey}, args...).Int64()
+		return err
+	})
+	if err != nil {
+		return false, s.scriptErr(ctx, op, err, scriptArgs{})
+	}
+	return n == 1, nil
+}
+
+// createScript creates the record KEYS[1] from the field and value pairs
+// ARGV[2], ARGV[3], ... with the TTL ARGV[1] (ms) and replies 1, when Redis
+// holds no key under KEYS[1]; otherwise it replies 0 and changes nothing.
+var createScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`)
 
 // indexed is an entry the caller has just written to a user's index: the
 // user, and how far (Unix ms) it covers the record.
@@ -201,17 +268,23 @@ var (
 	maxInt64 = strconv.FormatInt(math.MaxInt64, 10)
 )
 
-// applyArgs builds the ARGV of applyScript for c at the store's time now,
-// with the inflated values plains and the index entry idx the caller has
-// written. It folds c: a key that c sets, deletes or
-// clears (a create clears every key) gets its final value here, increments
-// and pushes onto it included, so that the script only increments and
-// appends to values it reads from the record.
-func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, idx indexed, dedup bool) scriptArgs {
-	at := now
-	if !c.Now.IsZero() {
-		at = c.Now
-	}
+// folded is a change folded by fold: the final values of the keys it sets,
+// deletes or clears (increments and pushes onto them done), the stored
+// values it deletes, increments and appends to, and the first error found.
+type folded struct {
+	sets    map[string][]byte
+	deleted map[string]bool
+	incrs   map[string]int64
+	pushes  map[string]store.Append
+	pre     error
+	preFlag string // flagPre1 or flagPre2 when pre is set
+}
+
+// fold folds c: a key that c sets, deletes or clears (a create clears every
+// key) gets its final value here, increments and pushes onto it included,
+// so that the script only increments and appends to values it reads from
+// the record.
+func fold(c store.Change) folded {
 	fresh := c.Create || c.Clear
 	sets := make(map[string][]byte, len(c.Set)+len(c.Incr)+len(c.Push))
 	for k, v := range c.Set {
@@ -232,8 +305,7 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, id
 		_, set := sets[k]
 		return set || fresh || deleted[k]
 	}
-	var a scriptArgs
-	var pre string // flagPre1 or flagPre2 when a.pre is set
+	var f folded
 	incrs := make(map[string]int64, len(c.Incr))
 	for k, by := range c.Incr {
 		if !known(k) {
@@ -242,8 +314,8 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, id
 		}
 		n, err := store.AddInt(sets[k], by) // nil when deleted or cleared
 		if err != nil {
-			if a.pre == nil {
-				a.pre, pre = fmt.Errorf("%w: key %q", err, k), flagPre1
+			if f.pre == nil {
+				f.pre, f.preFlag = fmt.Errorf("%w: key %q", err, k), flagPre1
 			}
 			continue
 		}
@@ -255,8 +327,8 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, id
 		if _, ok := incrs[k]; ok {
 			// Appending to an integer: the change fails with ErrNotList
 			// once the stored increments have passed.
-			if a.pre == nil {
-				a.pre, pre = fmt.Errorf("%w: key %q", store.ErrNotList, k), flagPre2
+			if f.pre == nil {
+				f.pre, f.preFlag = fmt.Errorf("%w: key %q", store.ErrNotList, k), flagPre2
 			}
 			continue
 		}
@@ -266,8 +338,8 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, id
 		}
 		v, err := store.AppendJSON(sets[k], p.Values, p.Keep)
 		if err != nil {
-			if a.pre == nil {
-				a.pre, pre = fmt.Errorf("%w: key %q", err, k), flagPre2
+			if f.pre == nil {
+				f.pre, f.preFlag = fmt.Errorf("%w: key %q", err, k), flagPre2
 			}
 			continue
 		}
@@ -275,6 +347,24 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, id
 		delete(deleted, k)
 	}
 
+	f.sets, f.deleted, f.incrs, f.pushes = sets, deleted, incrs, pushes
+	return f
+}
+
+// applyArgs builds the ARGV of applyScript for c (folded by fold) at the
+// store's time now, with the inflated values plains and the index entry idx
+// the caller has written, keeping the change ID in the record when dedup is
+// set (see selfDedup).
+func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, idx indexed, dedup bool) scriptArgs {
+	at := now
+	if !c.Now.IsZero() {
+		at = c.Now
+	}
+	fresh := c.Create || c.Clear
+	f := fold(c)
+	sets, deleted, incrs, pushes := f.sets, f.deleted, f.incrs, f.pushes
+	a := scriptArgs{pre: f.pre}
+	pre := f.preFlag
 	touched := len(sets) + len(deleted) + len(incrs) + len(pushes)
 	args := make([]any, argFixed, argFixed+9+touched+2*len(sets)+3*len(incrs)+3*len(pushes)+3*len(plains))
 	args[argWindow] = ""

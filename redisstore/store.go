@@ -164,6 +164,7 @@ const (
 	fieldSize      = "_n"  // store.Size of the values, before compression
 	fieldHorizon   = "_x"  // how far (Unix ms) the user index covers this record
 	fieldMoving    = "_m"  // set while a Cluster rename moves the record away
+	fieldCreateID  = "_i"  // the change ID of an anonymous create, until the first update
 	valuePrefix    = "v:"
 )
 

@@ -286,7 +286,10 @@ type folded struct {
 // the record.
 func fold(c store.Change) folded {
 	fresh := c.Create || c.Clear
-	sets := make(map[string][]byte, len(c.Set)+len(c.Incr)+len(c.Push))
+	var sets map[string][]byte
+	if n := len(c.Set) + len(c.Incr) + len(c.Push); n > 0 {
+		sets = make(map[string][]byte, n)
+	}
 	for k, v := range c.Set {
 		sets[k] = v
 	}
@@ -306,9 +309,12 @@ func fold(c store.Change) folded {
 		return set || fresh || deleted[k]
 	}
 	var f folded
-	incrs := make(map[string]int64, len(c.Incr))
+	var incrs map[string]int64
 	for k, by := range c.Incr {
 		if !known(k) {
+			if incrs == nil {
+				incrs = make(map[string]int64, len(c.Incr))
+			}
 			incrs[k] = by
 			continue
 		}
@@ -322,7 +328,7 @@ func fold(c store.Change) folded {
 		sets[k] = strconv.AppendInt(nil, n, 10)
 		delete(deleted, k)
 	}
-	pushes := make(map[string]store.Append, len(c.Push))
+	var pushes map[string]store.Append
 	for k, p := range c.Push {
 		if _, ok := incrs[k]; ok {
 			// Appending to an integer: the change fails with ErrNotList
@@ -333,6 +339,9 @@ func fold(c store.Change) folded {
 			continue
 		}
 		if !known(k) {
+			if pushes == nil {
+				pushes = make(map[string]store.Append, len(c.Push))
+			}
 			pushes[k] = p
 			continue
 		}
@@ -366,10 +375,11 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, id
 	a := scriptArgs{pre: f.pre}
 	pre := f.preFlag
 	touched := len(sets) + len(deleted) + len(incrs) + len(pushes)
-	args := make([]any, argFixed, argFixed+9+touched+2*len(sets)+3*len(incrs)+3*len(pushes)+3*len(plains))
+	values := 2*len(sets) + 3*len(incrs) + 3*len(pushes) + 3*len(plains)
+	args := make([]any, argFixed, argFixed+9+touched+values)
 	args[argWindow] = ""
 	if c.ID != "" {
-		args[argWindow] = windowMillis
+		args[argWindow] = boxedWindow
 	}
 	args[argNow] = formatNanos(now)
 	args[argAt] = formatNanos(at)
@@ -380,7 +390,7 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, id
 	} else if c.Create {
 		args[argTTL] = "0" // a record without expiry is dead on arrival
 	}
-	args[argMaxSize] = s.maxSize
+	args[argMaxSize] = s.boxedMaxSize
 	args[argSets], args[argDeletes], args[argIncrs], args[argPushes] = len(sets), len(deleted), len(incrs), len(pushes)
 	mode := modeUpdate
 	switch {
@@ -417,45 +427,89 @@ func (s *Store) applyArgs(c store.Change, now time.Time, plains []plainValue, id
 	}
 	mode += pre
 	args[argMode] = mode
+	if mode == modeUpdate {
+		args[argMode] = boxedUpdate
+	}
 
 	// The touched fields first (the script reads them in one HMGET), then
-	// what to do with each.
-	tail := make([]any, 0, 2*len(sets)+3*len(incrs)+3*len(pushes)+3*len(plains))
-	for k, v := range sets {
-		args = append(args, valuePrefix+k)
-		tail = append(tail, s.compress(v), len(v))
+	// what to do with each: fields go at i, their values at v.
+	i := len(args)
+	v := i + touched
+	args = args[:v+values]
+	for k, val := range sets {
+		args[i], args[v], args[v+1] = valuePrefix+k, s.compress(val), len(val)
+		i, v = i+1, v+2
 	}
 	for k := range deleted {
-		args = append(args, valuePrefix+k)
+		args[i] = valuePrefix + k
+		i++
 	}
-	a.incrKeys = make([]string, 0, len(incrs))
+	if len(incrs) > 0 {
+		a.incrKeys = make([]string, 0, len(incrs))
+	}
 	for k, by := range incrs {
-		args = append(args, valuePrefix+k)
-		// The stored values n for which n + by fits int64.
-		lo, hi := minInt64, maxInt64
-		if by >= 0 {
-			hi = strconv.FormatInt(math.MaxInt64-by, 10)
-		} else {
-			lo = strconv.FormatInt(math.MinInt64-by, 10)
-		}
-		tail = append(tail, strconv.FormatInt(by, 10), lo, hi)
+		args[i] = valuePrefix + k
+		args[v], args[v+1], args[v+2] = incrArgs(by)
 		a.incrKeys = append(a.incrKeys, k)
+		i, v = i+1, v+3
 	}
-	a.pushKeys = make([]string, 0, len(pushes))
+	if len(pushes) > 0 {
+		a.pushKeys = make([]string, 0, len(pushes))
+	}
 	for k, p := range pushes {
-		args = append(args, valuePrefix+k)
+		args[i] = valuePrefix + k
 		elems, keep := p.Values, max(p.Keep, 0)
 		if keep > 0 && len(elems) > keep {
 			elems = elems[len(elems)-keep:] // the older ones would be dropped anyway
 		}
-		tail = append(tail, bytes.Join(elems, []byte{','}), len(elems), keep)
+		args[v], args[v+1], args[v+2] = bytes.Join(elems, []byte{','}), len(elems), keep
 		a.pushKeys = append(a.pushKeys, k)
+		i, v = i+1, v+3
 	}
 	for _, p := range plains {
-		tail = append(tail, p.field, p.sum, p.value)
+		args[v], args[v+1], args[v+2] = p.field, p.sum, p.value
+		v += 3
 	}
-	a.args = append(args, tail...)
+	a.args = args
 	return a
+}
+
+// Arguments boxed once: converting a string to an interface allocates.
+var (
+	boxedWindow any = windowMillis
+	boxedUpdate any = modeUpdate
+)
+
+// smallIncrs holds incrArgs for the increments from -smallIncr to
+// smallIncr, the common ones.
+const smallIncr = 8
+
+var smallIncrs = func() (t [2*smallIncr + 1][3]any) {
+	for by := int64(-smallIncr); by <= smallIncr; by++ {
+		t[by+smallIncr][0], t[by+smallIncr][1], t[by+smallIncr][2] = incrArgsOf(by)
+	}
+	return t
+}()
+
+// incrArgs returns the script's arguments for an increment by by: the
+// amount, and the lowest and highest stored value n for which n + by fits
+// int64.
+func incrArgs(by int64) (any, any, any) {
+	if by >= -smallIncr && by <= smallIncr {
+		t := &smallIncrs[by+smallIncr]
+		return t[0], t[1], t[2]
+	}
+	return incrArgsOf(by)
+}
+
+func incrArgsOf(by int64) (any, any, any) {
+	lo, hi := minInt64, maxInt64
+	if by >= 0 {
+		hi = strconv.FormatInt(math.MaxInt64-by, 10)
+	} else {
+		lo = strconv.FormatInt(math.MinInt64-by, 10)
+	}
+	return strconv.FormatInt(by, 10), lo, hi
 }
 
 // needIndex reports whether applyScript's reply asks for the user index to

@@ -72,6 +72,8 @@ type Store struct {
 	prefix    string
 	threshold int
 	maxSize   int
+	// boxedMaxSize is maxSize as an argument of applyScript, boxed once.
+	boxedMaxSize any
 
 	// atomicRename is true when every key lives on one server, so a rename
 	// can run as one script over both keys.
@@ -128,6 +130,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	case s.maxSize < 0:
 		return nil, fmt.Errorf("redisstore: negative MaxRecordSize %d", opts.MaxRecordSize)
 	}
+	s.boxedMaxSize = s.maxSize
 	if opts.AutoPipeline {
 		ap, err := client.AutoPipeline()
 		if err != nil {

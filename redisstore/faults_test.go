@@ -152,7 +152,8 @@ func TestFaultsClientKill(t *testing.T) {
 
 // TestFaultsCluster routes every connection of a cluster client through a
 // fault-injecting proxy of its node, and kills connections on every node
-// with CLIENT KILL meanwhile.
+// with CLIENT KILL meanwhile; then it creates sessions through the same
+// proxies.
 func TestFaultsCluster(t *testing.T) {
 	forEachClientMode(t, testFaultsCluster)
 }
@@ -196,6 +197,15 @@ func testFaultsCluster(t *testing.T, sopts Options) {
 	if kills.Load() == 0 {
 		t.Error("CLIENT KILL killed no connection")
 	}
+	opts.During = nil
+	faults := func() (n int64) {
+		for _, p := range all {
+			n += p.Faults()
+		}
+		return n
+	}
+	before := faults()
+	checkOneShot(t, "creates", hammerCreates(t, st, check, opts), faults()-before)
 	unknownAddrs.Range(func(a, _ any) bool {
 		t.Errorf("the cluster client dialed %v, which has no proxy", a)
 		return true

@@ -25,6 +25,18 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// TestConformanceAutoPipeline runs the conformance suite with
+// Options.AutoPipeline, on a single node and on the Cluster.
+func TestConformanceAutoPipeline(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			storetest.RunWith(t, func(t *testing.T) store.Store {
+				return b.new(t, Options{AutoPipeline: true})
+			}, storetest.Options{NativeExpiry: true, IdempotentChanges: true})
+		})
+	}
+}
+
 // TestSentinel runs the conformance suite through a Sentinel-managed
 // primary, reached with a redis+sentinel URL.
 func TestSentinel(t *testing.T) {

@@ -43,6 +43,8 @@
 //	_n        the record's size as [store.Size] counts it, before compression
 //	_x        how far the user index covers this record (Unix ms)
 //	_m        only while a Cluster rename moves the record away
+//	_i        the change ID of the create that made an anonymous session,
+//	          until its first update (see "Retries and change identities")
 //
 // Besides records there are user indexes, "sesame:u:<user ID>" (a sorted set,
 // below), locks, "sesame:l:K" (a string holding the lock's token), and
@@ -59,7 +61,8 @@
 // "{app}:", markers are "{app}:c:K:I" and "{app}:t:K:I" instead. In a Cluster
 // a prefix holding a "}" outside a hash tag is refused by [New], since no
 // marker could then share its record's slot. Every write with a change ID
-// adds one marker key, of about 100 bytes, for a minute.
+// adds one marker key, of about 100 bytes, for a minute, except the create
+// of an anonymous session, which keeps its ID in the record.
 //
 // # Loads and changes
 //
@@ -69,13 +72,20 @@
 //
 // Apply is one Lua script (EVALSHA, falling back to EVAL), so a change set is
 // atomic and costs one round trip. Field names and the user ID are checked
-// first ([store.CheckChange], [store.ErrInvalid]), without I/O. The script
-// then checks everything: that the record is live (or, for a create, that
-// it is not), that every
-// increment applies to a JSON integer and stays within int64 (with the rules
-// of [store.AddInt]), and that the resulting record stays within
-// Options.MaxRecordSize. Only then does it write, so a failed change leaves
-// the record exactly as it was. The size checked is [store.Size] of the
+// first ([store.CheckChange], [store.ErrInvalid]), without I/O. Everything
+// that does not depend on the stored record is then worked out in Go: the
+// values the change sets, deletes or clears (a create clears them all), and
+// increments and pushes onto them ([store.AddInt], [store.AppendJSON]). The
+// script reads what it needs of the record in one HMGET (the metadata, and
+// the values the change replaces, increments or appends to), checks
+// everything: that the record is live (or, for a create, that it is not),
+// that every increment applies to a JSON integer and stays within int64
+// (with the rules of [store.AddInt]), and that the resulting record stays
+// within Options.MaxRecordSize, and reports the first failure in the order
+// of [store.Merge] (ErrNotFound or ErrExists, then ErrNotNumber, then
+// ErrNotList, then ErrTooLarge), errors found in Go included. Only then does
+// it write, in one HSET (and an HDEL for removed keys, a PEXPIRE for a new
+// expiry), so a failed change leaves the record exactly as it was. The size checked is [store.Size] of the
 // record the change would produce: the lengths of the names and of the
 // values before compression. The script keeps that total in _n, adjusting it
 // by the fields the change touches (for a compressed value it reads the
@@ -99,8 +109,10 @@
 // structural character to the next. The script assumes the stored value is
 // valid JSON, as everything sesame stores is; a stored value that is not an
 // array fails the change with [store.ErrNotList], naming the key, and
-// nothing of it is applied. A value the store appended to is stored
-// uncompressed, whatever its length, so the next push stays in the script.
+// nothing of it is applied. A value the script appended to is stored
+// uncompressed, whatever its length, so the next push stays in the script
+// (a push onto a value the same change sets is done in Go, and stored like
+// any set value).
 // A push onto a value stored compressed (one that was set above
 // Options.CompressThreshold) makes the script reply that it needs the value
 // inflated: Apply reads it, inflates it, and runs the script again with it
@@ -151,11 +163,21 @@
 // client unable to tell whether it ran. So every call that changes a
 // record is made safe to repeat:
 //
-//   - Apply and Rename with a [store.Change.ID]: the apply script first looks
-//     for the change's marker and, when it exists, answers "OK" and changes
-//     nothing; it writes the marker (SET ... PX one minute) together with the
-//     change, and only when the change is applied, so a change that failed
-//     (ErrNotNumber, say) fails again when repeated. A Cluster rename marks
+//   - Apply and Rename with a [store.Change.ID]: the apply script reads the
+//     record, then takes the change's marker (SET ... NX PX one minute);
+//     when the marker exists the change was applied before, and the script
+//     answers "OK" and changes nothing. Every reply that does not apply the
+//     change (an error, or a request for an index entry or an inflated
+//     value) deletes the marker again, and so does a runtime error in the
+//     script, so a change that failed (ErrNotNumber, say) fails again when
+//     repeated. The create of an anonymous session (no user, an expiry
+//     beyond [store.RetryWindow]) keeps its change ID in the record instead
+//     (_i), and a repeat that finds the record live with its ID answers
+//     "OK": this needs nobody else to delete the record while the create
+//     may be repeated, that is while its Apply runs, which holds for a new
+//     random session key that only its creator knows; a user's session,
+//     which another device may delete, uses a marker. The first update
+//     removes _i. A Cluster rename marks
 //     the old record as moving to the new key; a repeat of that step returns
 //     the record again, the new record is created under the change ID, and
 //     deleting the old record writes the marker in its slot, so a repeated
@@ -180,6 +202,17 @@
 // down in between) is reported as a dial failure. Set MaxRetries: -1 on the
 // client to leave every retry to the store, which then knows exactly what
 // was sent.
+//
+// # Auto-pipelining
+//
+// With Options.AutoPipeline, Load and Apply send their commands through
+// go-redis's auto-pipeliner (EXPERIMENTAL in go-redis v9.22): the commands
+// of concurrent requests go out in one write and come back in one read, on
+// one connection. A Redis server spends most of its time per request of a
+// busy app in system calls, not in the commands, so this cuts its CPU per
+// request several times over. Failures and retries are as above: a batch
+// cut by a network error fails each of its commands as an unknown outcome,
+// and the store resends each with its change identity.
 //
 // # Failures
 //

@@ -75,7 +75,7 @@ func (s *Store) moveRename(ctx context.Context, oldKey, newKey string, c store.C
 		return err
 	})
 	if err != nil {
-		return s.scriptErr(ctx, "rename", err, nil, nil)
+		return s.scriptErr(ctx, "rename", err, scriptArgs{})
 	}
 	if res == "DONE" {
 		return nil // a repeat of a rename that finished

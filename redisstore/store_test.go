@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sesamego/sesame/store"
 )
 
@@ -190,6 +192,7 @@ func TestChangesMatchMerge(t *testing.T) {
 		{"delete the big value", store.Change{Delete: []string{"big", "big"}}},
 		{"clear and set", store.Change{Clear: true, Set: values("c", "true"), Incr: map[string]int64{"n": 1}}},
 		{"clear only", store.Change{Clear: true}},
+
 		{"set a number", store.Change{Set: values("q", "41")}},
 		{"then increment it", store.Change{Incr: map[string]int64{"q": 1}}},
 		{"increment to the int64 edge", store.Change{Set: values("m", "9223372036854775806"), Incr: map[string]int64{"m": 1}}},
@@ -199,6 +202,7 @@ func TestChangesMatchMerge(t *testing.T) {
 		{"negative zero", store.Change{Set: values("nz", "-0"), Incr: map[string]int64{"nz": 0}}},
 		{"empty value counts as zero", store.Change{Set: values("e", ""), Incr: map[string]int64{"e": 3}}},
 		{"empty change", store.Change{}},
+		{"clear, set and detach the user (a tombstone; the last step)", store.Change{Clear: true, Set: values("__gone", "true"), SetUser: true}},
 	}
 	forEachBackend(t, func(t *testing.T, newStore func(testing.TB, Options) *Store) {
 		s := newStore(t, Options{})
@@ -532,5 +536,17 @@ func TestNewOptions(t *testing.T) {
 	}
 	if err := d.Close(); err != nil || d.client.Ping(context.Background()).Err() != nil {
 		t.Errorf("Close of a Store made by New closed the caller's client")
+	}
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	defer ring.Close()
+	if _, err := New(ring, Options{AutoPipeline: true}); err == nil {
+		t.Error("AutoPipeline accepted for a Ring, which has no auto-pipeliner")
+	}
+	ap, err := New(s.client, Options{AutoPipeline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ap.hot.(*redis.AutoPipeliner); !ok {
+		t.Errorf("AutoPipeline: Load and Apply go through a %T", ap.hot)
 	}
 }

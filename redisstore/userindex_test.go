@@ -163,9 +163,14 @@ func TestUserIndexFollowsTouches(t *testing.T) {
 
 // TestRoundTrips checks the round trips each operation costs: one for a
 // load, one for a change, two for a login, one for a touch of a logged-in
-// session most of the time.
+// session most of the time; through the auto-pipeliner too (a command alone
+// is a batch of one).
 func TestRoundTrips(t *testing.T) {
-	s := newSingle(t, Options{})
+	forEachClientMode(t, testRoundTrips)
+}
+
+func testRoundTrips(t *testing.T, opts Options) {
+	s := newSingle(t, opts)
 	ctx := context.Background()
 	trips := rounds(s)
 	warm := mustCreate(t, s, store.Change{}) // loads the script

@@ -40,6 +40,13 @@ const (
 	// It is a bug in the app, logged at Error; nothing of the change is
 	// stored.
 	EventUncommitted
+	// EventEvicted: the store evicted live sessions to stay within its
+	// bounds (memstore's MaxMemory or MaxSessions): Count says how many,
+	// Hash is empty, and the context is that of the request whose write
+	// made room. Requests carrying an evicted session find none, as if it
+	// had expired. The store itself logs a rate-limited warning; each event
+	// is logged at Debug.
+	EventEvicted
 )
 
 var eventNames = [...]string{
@@ -51,6 +58,7 @@ var eventNames = [...]string{
 	EventStoreOp:     "store_op",
 	EventLost:        "lost_update_dropped",
 	EventUncommitted: "uncommitted",
+	EventEvicted:     "evicted",
 }
 
 // String returns the kind's lower-case name, as used in logs and metrics.
@@ -93,8 +101,8 @@ type Event struct {
 	// computed only when [Config.OnEvent] is set.
 	Size int
 	// Count is how many sessions an EventDestroyed with Reason
-	// "logout-others" or "logout-everywhere" deleted (Hash is then empty);
-	// zero otherwise.
+	// "logout-others" or "logout-everywhere" deleted, or an EventEvicted
+	// evicted (Hash is then empty); zero otherwise.
 	Count int
 }
 

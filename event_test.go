@@ -306,8 +306,9 @@ func TestEventKindNames(t *testing.T) {
 		{EventStoreOp, "store_op"},
 		{EventLost, "lost_update_dropped"},
 		{EventUncommitted, "uncommitted"},
+		{EventEvicted, "evicted"},
 		{0, "unknown"},
-		{EventUncommitted + 1, "unknown"},
+		{EventEvicted + 1, "unknown"},
 	}
 	for _, tt := range tests {
 		if got := tt.kind.String(); got != tt.want {
@@ -341,5 +342,90 @@ func TestOnEventGetsTheRequestContext(t *testing.T) {
 	defer mu.Unlock()
 	if !slices.Contains(kinds, EventCreated) || !slices.Contains(kinds, EventStoreOp) {
 		t.Errorf("events %v, want at least created and a store op", kinds)
+	}
+}
+
+// A store that evicts sessions to stay within its bounds reports it through
+// the manager's OnEvent, with the context of the request whose write made
+// room, also when the store is wrapped; each event is logged at Debug.
+func TestEvictionsAreEvents(t *testing.T) {
+	type ctxKey struct{}
+	tests := []struct {
+		name string
+		wrap func(store.Store) store.Store
+	}{
+		{"memstore", func(st store.Store) store.Store { return st }},
+		{"memstore through store.Wrap", func(st store.Store) store.Store {
+			return store.Wrap(st, store.WrapperFunc(func(ctx context.Context, _ *store.Call, next func(context.Context) error) error {
+				return next(ctx)
+			}))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ms, err := memstore.NewWithOptions(memstore.Options{MaxSessions: 2, Logger: discardLogger()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs logBuffer
+			rec := &eventRecorder{}
+			var ctxs []any
+			m, err := New(Config{Store: tt.wrap(ms), Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+				OnEvent: func(ctx context.Context, e Event) {
+					if e.Kind == EventEvicted {
+						ctxs = append(ctxs, ctx.Value(ctxKey{}))
+					}
+					rec.record(ctx, e)
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { From(r).Put("k", "v") }))
+			for i := range 4 {
+				req := httptest.NewRequest("GET", "https://example.com/", nil)
+				req = req.WithContext(context.WithValue(req.Context(), ctxKey{}, i))
+				h.ServeHTTP(httptest.NewRecorder(), req)
+			}
+			got := rec.of(EventEvicted)
+			if len(got) != 2 || got[0].Count != 1 || got[1].Count != 1 || got[0].Hash != "" {
+				t.Fatalf("got evicted events %+v, want two of one session each", got)
+			}
+			if !slices.Equal(ctxs, []any{2, 3}) {
+				t.Errorf("got the evictions in the contexts of requests %v, want 2 and 3", ctxs)
+			}
+			n := 0
+			for _, line := range logs.lines(t) {
+				if line["msg"] == "sesame: session evicted" && line["level"] == "DEBUG" && line["count"] == 1.0 {
+					n++
+				}
+			}
+			if n != 2 {
+				t.Errorf("got %d Debug lines of evictions, want 2:\n%s", n, logs.String())
+			}
+		})
+	}
+}
+
+// The store that New creates when Config.Store is nil logs its warnings to
+// the manager's logger.
+func TestTheDefaultStoreLogsToTheManagersLogger(t *testing.T) {
+	var logs logBuffer
+	m, err := New(Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := m.Store().(*memstore.Store)
+	// Fill one shard (keys starting with 00: a 64th of the store's
+	// memory, 4 MiB) with records just under the default size limit.
+	big := map[string][]byte{"v": bytes.Repeat([]byte("x"), store.DefaultMaxRecordSize-1)}
+	for i := range memstore.DefaultMaxMemory/64/store.DefaultMaxRecordSize + 1 {
+		key := fmt.Sprintf("00%062x", i)
+		err := ms.Apply(t.Context(), key, store.Change{Create: true, Set: big, Expires: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.Contains(logs.String(), "memstore: full") {
+		t.Errorf("got logs %q, want the store's warning", logs.String())
 	}
 }

@@ -27,9 +27,12 @@ const (
 // configuration: an in-memory store, a Secure HttpOnly SameSite=Lax cookie named
 // "__Host-sid", a 2-hour idle timeout and a 24-hour absolute lifetime.
 type Config struct {
-	// Store holds the sessions. Nil means a new in-memory store
-	// (memstore.New()), which is lost on restart and not shared between
-	// processes.
+	// Store holds the sessions. Nil means a new in-memory store (a memstore
+	// with its default bounds, logging to Logger), which is lost on restart
+	// and not shared between processes. When the store evicts sessions to
+	// stay within its bounds (memstore's MaxMemory and MaxSessions), the
+	// manager reports each eviction as an [EventEvicted], also through
+	// store.Wrap.
 	Store store.Store
 
 	// Cookie configures the session cookie.
@@ -203,8 +206,18 @@ func New(cfg Config) (*Manager, error) {
 		ctxKey:       new(contextKey),
 		now:          time.Now,
 	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
 	if m.store == nil {
-		m.store = memstore.New()
+		ms, err := memstore.NewWithOptions(memstore.Options{Logger: m.log})
+		if err != nil {
+			return nil, err
+		}
+		m.store = ms
+	}
+	if ev := evictionsOf(m.store); ev != nil {
+		ev.OnEvict(m.evicted)
 	}
 	if l, ok := m.store.(localStore); ok {
 		m.local = l.Local()
@@ -240,9 +253,6 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if m.errorHandler == nil {
 		m.errorHandler = DefaultErrorHandler
-	}
-	if m.log == nil {
-		m.log = slog.Default()
 	}
 	if err := m.anomaly.validate(); err != nil {
 		return nil, err
@@ -293,6 +303,34 @@ func New(cfg Config) (*Manager, error) {
 			"cookie", m.cookieName)
 	}
 	return m, nil
+}
+
+// evictionReporter is a store that may evict live sessions to stay within
+// its bounds and reports it (memstore).
+type evictionReporter interface {
+	OnEvict(fn func(ctx context.Context, n int))
+}
+
+// evictionsOf returns st, or the store it wraps (following Unwrap, as
+// store.Wrap's stores have it), that reports evictions, or nil.
+func evictionsOf(st store.Store) evictionReporter {
+	for range 16 { // wrappers of wrappers, but never a cycle
+		if ev, ok := st.(evictionReporter); ok {
+			return ev
+		}
+		u, ok := st.(interface{ Unwrap() store.Store })
+		if !ok {
+			return nil
+		}
+		st = u.Unwrap()
+	}
+	return nil
+}
+
+// evicted reports n sessions the store evicted, during the write of the
+// request whose context is ctx.
+func (m *Manager) evicted(ctx context.Context, n int) {
+	m.emit(ctx, Event{Kind: EventEvicted, Count: n})
 }
 
 func hasPrefixFold(s, prefix string) bool {

@@ -68,7 +68,7 @@ func newBenchApp(kind string) (*benchApp, error) {
 	var st store.Store
 	switch kind {
 	case "memstore":
-		ms, err := memstore.NewWithOptions(memstore.Options{MaxRecords: 2 * benchSessions})
+		ms, err := memstore.NewWithOptions(memstore.Options{MaxSessions: 2 * benchSessions})
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package memstore_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/sesamego/sesame/memstore"
@@ -36,9 +37,9 @@ func Example() {
 }
 
 func ExampleNewWithOptions() {
-	// A small store: at most 1,000 sessions and 8 MiB of values; creating
-	// more evicts the least recently written.
-	s, err := memstore.NewWithOptions(memstore.Options{MaxRecords: 1000, MaxBytes: 8 << 20})
+	// A small store: at most 1,000 sessions in 8 MiB; creating more evicts
+	// the least recently written (and logs a warning).
+	s, err := memstore.NewWithOptions(memstore.Options{MaxSessions: 1000, MaxMemory: 8 << 20, Logger: quiet})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -51,6 +52,9 @@ func ExampleNewWithOptions() {
 	fmt.Println(st.Records <= 1000, st.Evicted >= 500)
 	// Output: true true
 }
+
+// quiet discards the examples' log lines.
+var quiet = slog.New(slog.DiscardHandler)
 
 func ExampleStore_UserSessions() {
 	s := memstore.New()

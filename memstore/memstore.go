@@ -1,25 +1,31 @@
 package memstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sesamego/sesame/internal/flat"
 	"github.com/sesamego/sesame/store"
 )
 
-// Defaults for the zero [Options].
-const (
-	// DefaultMaxRecords is the default cap on the number of records.
-	DefaultMaxRecords = 100_000
+// DefaultMaxMemory is the memory the records of a store with the zero
+// [Options] may take: 256 MiB, which hold about 1.8 million sessions of three
+// small values, or 180,000 sessions of 1.3 KiB.
+const DefaultMaxMemory = 256 << 20
 
-	// DefaultMaxBytes is the default cap on the total size of all records'
-	// values, as measured by [store.Size]: 128 MiB.
-	DefaultMaxBytes = 128 << 20
-)
+// EntryOverhead is what [Options.MaxMemory] counts for each record besides
+// its encoded size: its place in the store's map (a 32-byte key and a slice
+// header, at the map's usual load) and the rounding of its allocation.
+const EntryOverhead = 88
+
+// userOverhead is what MaxMemory counts for a record's place in the user
+// index, for records with a user.
+const userOverhead = 48
 
 // maxShards is the number of shards of a store with the default bounds.
 const maxShards = 64
@@ -28,20 +34,42 @@ const maxShards = 64
 // store uses fewer shards, so that eviction stays close to the global order.
 const minShardRecords = 256
 
+// warnInterval is the shortest time between two warnings that the store is
+// full.
+const warnInterval = time.Minute
+
 // Options configures a [Store]. The zero value gives the defaults.
 type Options struct {
-	// MaxRecords caps the number of records, expired ones included until
-	// they are pruned. Zero means DefaultMaxRecords.
-	MaxRecords int
+	// MaxMemory bounds the memory the records take, in bytes. A record
+	// counts its encoded size (its keys and values, user ID, IP and user
+	// agent, plus about 30 bytes of times and lengths) and EntryOverhead;
+	// one with a user counts 48 bytes more for the user index. Zero means
+	// DefaultMaxMemory (256 MiB): about 1.8 million sessions of three small
+	// values (about 150 bytes each), or 180,000 sessions of 1.3 KiB. The Go heap
+	// holds about this much for the store; the garbage collector's headroom
+	// (GOGC) comes on top. A MaxMemory smaller than MaxRecordSize lowers
+	// MaxRecordSize to it.
+	MaxMemory int64
 
-	// MaxBytes caps the total size of the records' values, as measured by
-	// [store.Size]. Zero means DefaultMaxBytes. A MaxBytes smaller than
-	// MaxRecordSize lowers MaxRecordSize to it.
-	MaxBytes int64
+	// MaxSessions bounds the number of records: sessions, and the
+	// tombstones and expired records the store holds until they are pruned.
+	// Zero means no bound besides MaxMemory.
+	MaxSessions int
 
-	// MaxRecordSize is the largest record, as measured by [store.Size], that
-	// Apply accepts. Zero means [store.DefaultMaxRecordSize].
+	// MaxRecordSize is the largest record, as measured by [store.Size] (the
+	// lengths of its keys and values), that Apply accepts. Zero means
+	// [store.DefaultMaxRecordSize].
 	MaxRecordSize int
+
+	// Logger receives the warning that the store is full and evicts
+	// sessions: at the first eviction, then at most once a minute, with
+	// the number evicted since the previous warning ("evicted"), the bound
+	// that forced it ("bound": "MaxMemory" or "MaxSessions") and how long
+	// ago the last session evicted had been written ("last_written_ago";
+	// minutes mean the bound is far too low). Nil means slog.Default() at
+	// the time of logging. sesame's Manager gives the store it creates its
+	// own Logger.
+	Logger *slog.Logger
 
 	// Now is the store's clock, which decides what has expired. Nil means
 	// time.Now. Tests that move time set it.
@@ -54,11 +82,12 @@ type Stats struct {
 	// they are pruned.
 	Records int
 
-	// Bytes is the total size of their values, as measured by [store.Size].
-	Bytes int64
+	// Memory is the memory the records take, in bytes, as counted against
+	// [Options.MaxMemory].
+	Memory int64
 
-	// Evicted counts the live records evicted to stay within the bounds
-	// since the store was created.
+	// Evicted counts the sessions (live records other than tombstones)
+	// evicted to stay within the bounds since the store was created.
 	Evicted uint64
 
 	// Locks is the number of session locks held, expired ones included
@@ -72,8 +101,17 @@ type Store struct {
 	shards        []shard
 	mask          uint8
 	maxRecordSize int
+	maxMemory     int64
+	maxSessions   int
+	logger        *slog.Logger
 	now           func() time.Time
-	evicted       atomic.Uint64
+
+	evicted  atomic.Uint64
+	unwarned atomic.Uint64 // evicted since the last warning
+	lastWarn atomic.Int64  // Unix nanoseconds of the last warning, 0 for none
+
+	hooksMu sync.Mutex
+	hooks   atomic.Pointer[[]func(context.Context, int)]
 }
 
 var (
@@ -83,6 +121,7 @@ var (
 	_ store.UserIndex = (*Store)(nil)
 	_ store.Renamer   = (*Store)(nil)
 	_ store.Locker    = (*Store)(nil)
+	_ flat.Loader     = (*Store)(nil)
 )
 
 // New returns a store with the default bounds. It starts no goroutine; see
@@ -98,20 +137,17 @@ func New() *Store {
 // NewWithOptions returns a store configured by o. It returns an error when a
 // bound is negative.
 func NewWithOptions(o Options) (*Store, error) {
-	if o.MaxRecords < 0 || o.MaxBytes < 0 || o.MaxRecordSize < 0 {
+	if o.MaxMemory < 0 || o.MaxSessions < 0 || o.MaxRecordSize < 0 {
 		return nil, errors.New("memstore: negative bound in Options")
 	}
-	if o.MaxRecords == 0 {
-		o.MaxRecords = DefaultMaxRecords
-	}
-	if o.MaxBytes == 0 {
-		o.MaxBytes = DefaultMaxBytes
+	if o.MaxMemory == 0 {
+		o.MaxMemory = DefaultMaxMemory
 	}
 	if o.MaxRecordSize == 0 {
 		o.MaxRecordSize = store.DefaultMaxRecordSize
 	}
-	if int64(o.MaxRecordSize) > o.MaxBytes {
-		o.MaxRecordSize = int(o.MaxBytes)
+	if int64(o.MaxRecordSize) > o.MaxMemory {
+		o.MaxRecordSize = int(o.MaxMemory)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -119,61 +155,101 @@ func NewWithOptions(o Options) (*Store, error) {
 	// Use fewer shards for small bounds, so that each shard can hold a
 	// fair number of records and the largest record.
 	n := maxShards
-	for n > 1 && (o.MaxRecords/n < minShardRecords || o.MaxBytes/int64(n) < int64(o.MaxRecordSize)) {
+	for n > 1 && ((o.MaxSessions > 0 && o.MaxSessions/n < minShardRecords) || o.MaxMemory/int64(n) < int64(o.MaxRecordSize)) {
 		n /= 2
 	}
 	s := &Store{
 		shards:        make([]shard, n),
 		mask:          uint8(n - 1),
 		maxRecordSize: o.MaxRecordSize,
+		maxMemory:     o.MaxMemory,
+		maxSessions:   o.MaxSessions,
+		logger:        o.Logger,
 		now:           o.Now,
 	}
 	for i := range s.shards {
 		// Spread the bounds exactly: the first shards take the remainder.
-		records := o.MaxRecords / n
-		if i < o.MaxRecords%n {
+		records := o.MaxSessions / n
+		if i < o.MaxSessions%n {
 			records++
 		}
-		s.shards[i].init(records, o.MaxBytes/int64(n))
+		memory := o.MaxMemory / int64(n)
+		if int64(i) < o.MaxMemory%int64(n) {
+			memory++
+		}
+		s.shards[i].init(records, memory)
 	}
 	return s, nil
 }
 
-// shardFor returns the shard of a valid key.
-func (s *Store) shardFor(key string) *shard { return &s.shards[s.shardIndex(key)] }
+// A bkey is a store key decoded from hex: the map key of a record.
+type bkey [32]byte
 
-// shardIndex returns the index of the shard of a valid key: the first byte
-// of the hash, masked.
-func (s *Store) shardIndex(key string) int { return int((unhex(key[0])<<4 | unhex(key[1])) & s.mask) }
-
-func unhex(c byte) uint8 {
-	if c <= '9' {
-		return c - '0'
-	}
-	return c - 'a' + 10
-}
-
-// check validates keys and ctx before any work.
-func check(ctx context.Context, op string, keys ...string) error {
-	for _, k := range keys {
-		if !store.ValidKey(k) {
-			return fmt.Errorf("memstore: %s: %w", op, store.ErrMalformedKey)
+// hexValue maps the lower-case hex digits to their value and every other
+// byte to 0x80.
+var hexValue = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = byte(c - '0')
+		case c >= 'a' && c <= 'f':
+			t[c] = byte(c - 'a' + 10)
+		default:
+			t[c] = 0x80
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: %s: %w", op, err)
+	return t
+}()
+
+// decodeKey decodes a key of [store.Key]'s form and reports whether it has
+// that form.
+func decodeKey(key string) (bkey, bool) {
+	var k bkey
+	if len(key) != 2*len(k) {
+		return k, false
 	}
-	return nil
+	var bad byte
+	for i := range k {
+		hi, lo := hexValue[key[2*i]], hexValue[key[2*i+1]]
+		bad |= hi | lo
+		k[i] = hi<<4 | lo&0xf
+	}
+	return k, bad&0x80 == 0
+}
+
+// String returns the key in [store.Key]'s form.
+func (k *bkey) String() string {
+	const digits = "0123456789abcdef"
+	var b [64]byte
+	for i, c := range k {
+		b[2*i], b[2*i+1] = digits[c>>4], digits[c&0xf]
+	}
+	return string(b[:])
+}
+
+// shardFor returns the shard of k.
+func (s *Store) shardFor(k *bkey) *shard { return &s.shards[k[0]&s.mask] }
+
+// check validates key and ctx before any work and returns the decoded key.
+func check(ctx context.Context, op, key string) (bkey, error) {
+	k, ok := decodeKey(key)
+	if !ok {
+		return k, fmt.Errorf("memstore: %s: %w", op, store.ErrMalformedKey)
+	}
+	if err := ctx.Err(); err != nil {
+		return k, fmt.Errorf("memstore: %s: %w", op, err)
+	}
+	return k, nil
 }
 
 // Load returns the live record under key, following [store.Store.Load]. The
 // record's values are a copy.
 func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error) {
-	rec, ok, err := s.LoadShared(ctx, key)
-	if ok {
-		rec.Values = cloneValues(rec.Values)
+	r, ok, err := s.load(ctx, key)
+	if !ok {
+		return store.Record{}, false, err
 	}
-	return rec, ok, err
+	return r.Record(false), true, nil
 }
 
 // LoadShared is Load without the copy of the values, for sesame's Manager,
@@ -182,119 +258,97 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 // overrides Load must override LoadShared too (or not have it), or the
 // Manager goes around it.
 func (s *Store) LoadShared(ctx context.Context, key string) (store.Record, bool, error) {
-	if err := check(ctx, "load", key); err != nil {
+	r, ok, err := s.load(ctx, key)
+	if !ok {
 		return store.Record{}, false, err
 	}
-	sh := s.shardFor(key)
-	now := s.now()
-	sh.mu.RLock()
-	e := sh.m[key]
-	var rec store.Record
-	if e != nil {
-		rec = e.rec
-	}
-	sh.mu.RUnlock()
-	if e == nil || !rec.Expires.After(now) {
-		return store.Record{}, false, nil
-	}
-	// A stored values map and its slices are never modified (changes
-	// replace the map), so they can be shared, or copied outside the lock.
-	return rec, true, nil
+	return r.Record(true), true, nil
 }
 
-// Apply applies c to the record under key, following [store.Store.Apply]: a
-// new record may evict the least recently written records of its shard.
+// LoadFlat is Load returning the record in the encoding the store keeps it
+// in, without copying or decoding it. It is for sesame's Manager, which
+// reads values straight from it; the encoding is internal to sesame and may
+// change in any release, and the bytes must not be modified. Use Load.
+func (s *Store) LoadFlat(ctx context.Context, key string) ([]byte, bool, error) {
+	r, ok, err := s.load(ctx, key)
+	return r, ok, err
+}
+
+// FlatLoader returns s: the store whose LoadFlat this is. A type that embeds
+// a *Store gets both methods promoted, and sesame then sees that its
+// LoadFlat is not the type's own and loads through the type's Load, which
+// the type may have overridden.
+func (s *Store) FlatLoader() any { return s }
+
+func (s *Store) load(ctx context.Context, key string) (flat.Record, bool, error) {
+	k, err := check(ctx, "load", key)
+	if err != nil {
+		return nil, false, err
+	}
+	sh := s.shardFor(&k)
+	now := s.now().UnixNano()
+	sh.mu.RLock()
+	r, ok := sh.m[k]
+	sh.mu.RUnlock()
+	// Records are never modified once stored (changes replace them), so
+	// r can be read, or shared, outside the lock.
+	if !ok || !r.LiveAt(now) {
+		return nil, false, nil
+	}
+	return r, true, nil
+}
+
+// Apply applies c to the record under key, following [store.Store.Apply]. A
+// change that takes the store past a bound evicts records; see the package
+// documentation.
 func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {
-	if err := check(ctx, "apply", key); err != nil {
+	k, err := check(ctx, "apply", key)
+	if err != nil {
 		return err
 	}
 	if err := store.CheckChange(&c); err != nil {
 		return fmt.Errorf("memstore: apply: %w", err)
 	}
-	sh := s.shardFor(key)
+	sh := s.shardFor(&k)
 	now := s.now()
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	e := sh.m[key]
-	var cur store.Record
-	if e != nil {
-		cur = e.rec
-	}
-	rec, size, err := s.merge(cur, e != nil, c, now)
+	cur, ok := sh.m[k]
+	rec, err := s.merge(cur, ok, c, now)
 	if err != nil {
+		sh.mu.Unlock()
 		return fmt.Errorf("memstore: apply: %w", err)
 	}
-	s.put(sh, e, key, rec, size, now)
+	sh.put(k, cur, ok, rec)
+	ev := s.evict(sh, k, now)
+	sh.mu.Unlock()
+	s.report(ctx, ev)
 	return nil
 }
 
-// merge is store.Merge plus the size limit, returning a record whose values
-// the store owns.
-func (s *Store) merge(cur store.Record, ok bool, c store.Change, now time.Time) (store.Record, int, error) {
-	rec, err := store.Merge(cur, ok, c, now)
+// merge is flat.Merge plus the size limit.
+func (s *Store) merge(cur flat.Record, ok bool, c store.Change, now time.Time) (flat.Record, error) {
+	rec, size, err := flat.Merge(cur, ok, c, now)
 	if err != nil {
-		return store.Record{}, 0, err
+		return nil, err
 	}
-	size := store.Size(rec.Values)
 	if size > s.maxRecordSize {
-		return store.Record{}, 0, fmt.Errorf("%w: %d bytes, limit %d", store.ErrTooLarge, size, s.maxRecordSize)
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", store.ErrTooLarge, size, s.maxRecordSize)
 	}
-	// Merge shares the caller's Set slices; incremented values are new.
-	for k := range c.Set {
-		if _, incr := c.Incr[k]; !incr {
-			if v, ok := rec.Values[k]; ok {
-				rec.Values[k] = bytes.Clone(v)
-			}
-		}
-	}
-	return rec, size, nil
-}
-
-// put stores rec under key in sh, whose lock is held; e is the entry there,
-// or nil.
-func (s *Store) put(sh *shard, e *entry, key string, rec store.Record, size int, now time.Time) {
-	if e == nil {
-		for len(sh.m) >= sh.maxRecords && sh.oldest() != nil {
-			s.evict(sh, sh.oldest(), now)
-		}
-		e = &entry{key: key}
-		sh.m[key] = e
-		sh.index(rec.UserID, key)
-	} else {
-		sh.unlink(e)
-		sh.bytes -= int64(e.size)
-		if e.rec.UserID != rec.UserID {
-			sh.unindex(e.rec.UserID, key)
-			sh.index(rec.UserID, key)
-		}
-	}
-	e.rec, e.size = rec, size
-	sh.bytes += int64(size)
-	sh.pushNewest(e)
-	for sh.bytes > sh.maxBytes && sh.oldest() != e {
-		s.evict(sh, sh.oldest(), now)
-	}
-}
-
-// evict removes e from sh to make room, counting it if it was live.
-func (s *Store) evict(sh *shard, e *entry, now time.Time) {
-	if e.rec.Expires.After(now) {
-		s.evicted.Add(1)
-	}
-	sh.remove(e)
+	return rec, nil
 }
 
 // Delete removes the record under key, following [store.Store.Delete].
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := check(ctx, "delete", key); err != nil {
+	k, err := check(ctx, "delete", key)
+	if err != nil {
 		return err
 	}
-	sh := s.shardFor(key)
+	sh := s.shardFor(&k)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if e := sh.m[key]; e != nil {
-		sh.remove(e)
+	if r, ok := sh.m[k]; ok {
+		sh.remove(k, r)
 	}
+	sh.mu.Unlock()
 	return nil
 }
 
@@ -306,26 +360,9 @@ func (s *Store) Stats() Stats {
 		sh := &s.shards[i]
 		sh.mu.RLock()
 		st.Records += len(sh.m)
-		st.Bytes += sh.bytes
+		st.Memory += sh.memory
 		st.Locks += len(sh.locks)
 		sh.mu.RUnlock()
 	}
 	return st
-}
-
-// cloneValues copies values into one new allocation.
-func cloneValues(values map[string][]byte) map[string][]byte {
-	n := 0
-	for _, v := range values {
-		n += len(v)
-	}
-	buf := make([]byte, n)
-	out := make(map[string][]byte, len(values))
-	for k, v := range values {
-		c := buf[:len(v):len(v)]
-		copy(c, v)
-		buf = buf[len(v):]
-		out[k] = c
-	}
-	return out
 }

@@ -1,20 +1,12 @@
 package memstore
 
 import (
+	"bytes"
 	"sync"
 	"time"
 
-	"github.com/sesamego/sesame/store"
+	"github.com/sesamego/sesame/internal/flat"
 )
-
-// entry is one record in a shard, linked into the shard's list in the order
-// of the writes.
-type entry struct {
-	key        string
-	rec        store.Record // rec.Values and its slices are never modified once stored
-	size       int          // store.Size(rec.Values)
-	prev, next *entry
-}
 
 // lock is a session lock (see store.Locker).
 type lock struct {
@@ -22,75 +14,90 @@ type lock struct {
 	expires time.Time
 }
 
-// shard is one lock's worth of a store.
+// shard is one lock's worth of a store. Its records are flat records: one
+// allocation each, which the garbage collector never scans, and never
+// modified once stored.
 type shard struct {
-	mu    sync.RWMutex
-	m     map[string]*entry
-	list  entry // sentinel: list.next is the least recently written entry
-	bytes int64
-	users map[string]map[string]struct{} // user ID to keys; no "" user
-	locks map[string]lock
+	mu     sync.RWMutex
+	m      map[bkey]flat.Record
+	memory int64                        // counted against maxMemory
+	users  map[string]map[bkey]struct{} // user ID to keys; no "" user
+	locks  map[bkey]lock
 
-	maxRecords int
-	maxBytes   int64
+	maxRecords int // 0: no bound
+	maxMemory  int64
+
+	_ [64]byte // keeps the locks of neighbouring shards off one cache line
 }
 
-func (sh *shard) init(maxRecords int, maxBytes int64) {
-	sh.m = make(map[string]*entry)
-	sh.list.prev, sh.list.next = &sh.list, &sh.list
-	sh.users = make(map[string]map[string]struct{})
-	sh.locks = make(map[string]lock)
-	sh.maxRecords, sh.maxBytes = maxRecords, maxBytes
+func (sh *shard) init(maxRecords int, maxMemory int64) {
+	sh.m = make(map[bkey]flat.Record)
+	sh.users = make(map[string]map[bkey]struct{})
+	sh.locks = make(map[bkey]lock)
+	sh.maxRecords, sh.maxMemory = maxRecords, maxMemory
 }
 
-// oldest returns the least recently written entry, or nil.
-func (sh *shard) oldest() *entry {
-	if sh.list.next == &sh.list {
-		return nil
+// cost is what a record counts against MaxMemory.
+func cost(r flat.Record) int64 {
+	n := int64(len(r)) + EntryOverhead
+	if len(r.UserID()) > 0 {
+		n += userOverhead
 	}
-	return sh.list.next
+	return n
 }
 
-// pushNewest links e as the most recently written entry.
-func (sh *shard) pushNewest(e *entry) {
-	e.prev, e.next = sh.list.prev, &sh.list
-	e.prev.next = e
-	sh.list.prev = e
+// put stores rec under k, replacing cur when ok, and keeps the user index
+// and the memory count up to date. sh.mu is held.
+func (sh *shard) put(k bkey, cur flat.Record, ok bool, rec flat.Record) {
+	var oldUser []byte
+	if ok {
+		sh.memory -= cost(cur)
+		oldUser = cur.UserID()
+	}
+	sh.m[k] = rec
+	sh.memory += cost(rec)
+	if newUser := rec.UserID(); !bytes.Equal(oldUser, newUser) {
+		sh.unindex(oldUser, k)
+		sh.index(newUser, k)
+	}
 }
 
-// unlink takes e out of the list.
-func (sh *shard) unlink(e *entry) {
-	e.prev.next, e.next.prev = e.next, e.prev
-	e.prev, e.next = nil, nil
+// remove deletes the record r under k from the shard and its index. sh.mu is
+// held.
+func (sh *shard) remove(k bkey, r flat.Record) {
+	delete(sh.m, k)
+	sh.memory -= cost(r)
+	sh.unindex(r.UserID(), k)
 }
 
-// remove deletes e from the shard and its indexes.
-func (sh *shard) remove(e *entry) {
-	sh.unlink(e)
-	delete(sh.m, e.key)
-	sh.bytes -= int64(e.size)
-	sh.unindex(e.rec.UserID, e.key)
-}
-
-func (sh *shard) index(userID, key string) {
-	if userID == "" {
+func (sh *shard) index(userID []byte, k bkey) {
+	if len(userID) == 0 {
 		return
 	}
-	keys := sh.users[userID]
+	keys := sh.users[string(userID)]
 	if keys == nil {
-		keys = make(map[string]struct{}, 1)
-		sh.users[userID] = keys
+		keys = make(map[bkey]struct{}, 1)
+		// A copy: a slice of the record would keep the record alive.
+		sh.users[string(userID)] = keys
 	}
-	keys[key] = struct{}{}
+	keys[k] = struct{}{}
 }
 
-func (sh *shard) unindex(userID, key string) {
-	keys := sh.users[userID]
+func (sh *shard) unindex(userID []byte, k bkey) {
+	if len(userID) == 0 {
+		return
+	}
+	keys := sh.users[string(userID)]
 	if keys == nil {
 		return
 	}
-	delete(keys, key)
+	delete(keys, k)
 	if len(keys) == 0 {
-		delete(sh.users, userID)
+		delete(sh.users, string(userID))
 	}
+}
+
+// over reports whether the shard holds more than its bounds allow.
+func (sh *shard) over() bool {
+	return sh.memory > sh.maxMemory || (sh.maxRecords > 0 && len(sh.m) > sh.maxRecords)
 }

@@ -3,8 +3,8 @@ package memstore
 import (
 	"bytes"
 	"context"
-	"maps"
 
+	"github.com/sesamego/sesame/internal/flat"
 	"github.com/sesamego/sesame/store"
 )
 
@@ -16,29 +16,26 @@ var _ store.Taker = (*Store)(nil)
 func (s *Store) Local() bool { return true }
 
 // Take removes field from the live record under key and returns its value,
-// following [store.Taker]: of two concurrent calls only one gets it.
+// following [store.Taker]: of two concurrent calls only one gets it. The
+// record is otherwise unchanged (its LastSeen too).
 func (s *Store) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
-	if err := check(ctx, "take", key); err != nil {
+	k, err := check(ctx, "take", key)
+	if err != nil {
 		return nil, false, err
 	}
-	sh := s.shardFor(key)
-	now := s.now()
+	sh := s.shardFor(&k)
+	now := s.now().UnixNano()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e := sh.m[key]
-	if e == nil || !e.rec.Expires.After(now) {
+	cur, ok := sh.m[k]
+	if !ok || !cur.LiveAt(now) {
 		return nil, false, nil
 	}
-	v, ok := e.rec.Values[field]
+	v, ok := cur.Values().Get(field)
 	if !ok {
 		return nil, false, nil
 	}
-	// Stored values maps are never modified in place (Load copies them
-	// outside the lock), so replace the map.
-	vals := maps.Clone(e.rec.Values)
-	delete(vals, field)
-	size := store.Size(vals)
-	sh.bytes -= int64(e.size - size)
-	e.rec.Values, e.size = vals, size
+	rec, _ := flat.Without(cur, field)
+	sh.put(k, cur, true, rec)
 	return bytes.Clone(v), true, nil
 }

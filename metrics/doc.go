@@ -1,7 +1,8 @@
 // Package metrics exports what sesame does as Prometheus metrics: sessions
-// created, regenerated, destroyed and expired, anomalies, lost updates, every
-// store operation with its latency, the errors requests failed with, the size
-// of Cookie headers and of sessions, and CSRF and remember-me failures.
+// created, regenerated, destroyed, expired and evicted, anomalies, lost
+// updates, every store operation with its latency, the errors requests failed
+// with, the size of Cookie headers and of sessions, and CSRF and remember-me
+// failures.
 //
 // It is a package of its own so that sesame itself never imports the
 // Prometheus client; an app that does not use it compiles none of it.
@@ -40,6 +41,7 @@
 //	sesame_session_anomalies_total{reason}            counter: ip, user-agent
 //	sesame_lost_updates_total                         counter: change sets dropped, the session being gone
 //	sesame_uncommitted_total{reason}                  counter: written-around, after-response (a bug to fix)
+//	sesame_sessions_evicted_total                     counter: live sessions the store evicted (memstore's bounds)
 //	sesame_store_operations_total{op,outcome}         counter: outcome ok, error, timeout, canceled
 //	sesame_store_operation_duration_seconds{op}       histogram
 //	sesame_errors_total{kind}                         counter: requests answered by the error handler

@@ -399,6 +399,7 @@ func TestObserveCountsEventKinds(t *testing.T) {
 		{"logging out other devices when there are none counts nothing", sesame.Event{Kind: sesame.EventDestroyed, Reason: "logout-others"}, "sessions_destroyed_total", []string{"reason", "logout-others"}, 0},
 		{"a lost update", sesame.Event{Kind: sesame.EventLost}, "lost_updates_total", nil, 1},
 		{"a response written around sesame", sesame.Event{Kind: sesame.EventUncommitted, Reason: "written-around"}, "uncommitted_total", []string{"reason", "written-around"}, 1},
+		{"an eviction counts every session evicted", sesame.Event{Kind: sesame.EventEvicted, Count: 3}, "sessions_evicted_total", nil, 3},
 		{"an empty created session is counted but not measured", sesame.Event{Kind: sesame.EventCreated}, "session_bytes", nil, 0},
 		{"a failed load is not measured", sesame.Event{Kind: sesame.EventStoreOp, Op: "load", Size: 10, Err: errDown}, "session_bytes", nil, 0},
 	}

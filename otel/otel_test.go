@@ -588,6 +588,7 @@ func TestObserveRecordsEachEvent(t *testing.T) {
 		{"an idle session", sesame.Event{Kind: sesame.EventExpired, Reason: "idle"}, "sesame.sessions.expired", "idle", 1},
 		{"an anomaly", sesame.Event{Kind: sesame.EventAnomaly, Reason: "ip"}, "sesame.session.anomalies", "ip", 1},
 		{"a lost update", sesame.Event{Kind: sesame.EventLost}, "sesame.lost_updates", "", 1},
+		{"an eviction counts every session evicted", sesame.Event{Kind: sesame.EventEvicted, Count: 3}, "sesame.sessions.evicted", "", 3},
 		{"a store call", sesame.Event{Kind: sesame.EventStoreOp, Op: "apply"}, "sesame.store.operations", "apply,ok", 1},
 		{"a failed store call", sesame.Event{Kind: sesame.EventStoreOp, Op: "load", Err: store.ErrUnavailable},
 			"sesame.store.operations", "load,error", 1},

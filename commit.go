@@ -213,7 +213,12 @@ func (s *Session) commitLocked(w http.ResponseWriter, late bool) error {
 		s.putRaw(flashKey, b)
 		s.flashOut = nil
 	}
-	now := s.m.now()
+	// A session that only read needs no new clock reading: the load's
+	// time decides whether its expiry is due to be extended.
+	now := s.loadedAt
+	if s.dirty || now.IsZero() {
+		now = s.m.now()
+	}
 	p := planCommit(s.state(now))
 	if late && (p.SetCookie || p.ClearCookie) {
 		return errLateChange
@@ -221,7 +226,7 @@ func (s *Session) commitLocked(w http.ResponseWriter, late bool) error {
 	if err := s.carryOut(w, p, now); err != nil {
 		return err
 	}
-	s.resetChange(p)
+	s.resetChange(p, now)
 	return nil
 }
 
@@ -232,8 +237,18 @@ func (s *Session) carryOut(w http.ResponseWriter, p commitPlan, now time.Time) e
 	}
 	m := s.m
 	path := s.r.URL.Path
-	ctx, cancel := m.commitContext(s.r.Context())
-	defer cancel()
+	var ctx context.Context
+	if m.local {
+		// A commit is detached from the client, so that a client that goes
+		// away cannot cut a change set in half. A local store's calls cannot
+		// hang: no deadline, and the detached context lives in the Session.
+		s.detached = detachedContext{parent: s.r.Context()}
+		ctx = &s.detached
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = m.commitContext(s.r.Context())
+		defer cancel()
+	}
 
 	if p.DropKeys {
 		for _, k := range s.dropKeys {
@@ -330,10 +345,20 @@ func (s *Session) create(ctx context.Context, path string, now time.Time) error 
 	if s.regenerate && s.oldKey != "" {
 		created = s.rec.Created
 	}
+	var set map[string][]byte
+	if s.values == nil && (s.clear || s.base.len() == 0) && m.flat != nil {
+		// The view is the change set, which a flat store copies: no map to
+		// build, and the session adopts the change set as its view after
+		// the commit (resetChange).
+		set = s.set
+	} else {
+		s.own()
+		set = maps.Clone(s.values)
+	}
 	c := store.Change{
 		ID:      m.changeID(),
 		Create:  true,
-		Set:     maps.Clone(s.values),
+		Set:     set,
 		Incr:    s.incr,
 		Now:     now,
 		Created: created,
@@ -386,7 +411,20 @@ func (s *Session) retire(ctx context.Context, path string, now time.Time) error 
 
 // resetChange empties the change set after a successful commit, folding what
 // was committed into the loaded record. s.mu is held.
-func (s *Session) resetChange(p commitPlan) {
+func (s *Session) resetChange(p commitPlan, now time.Time) {
+	if s.values == nil && (s.clear || len(s.set) > 0 || len(s.del) > 0) {
+		// The view was base and the change set, which is being emptied:
+		// keep it. A flat store copied the change set, so when it is the
+		// whole view the session can keep it as its own map.
+		if (s.clear || s.base.len() == 0) && s.m.flat != nil {
+			s.values = s.set
+			if s.values == nil {
+				s.values = map[string][]byte{}
+			}
+		} else {
+			s.own()
+		}
+	}
 	// Committed increments stay beside the values (raw adds them), so
 	// that a commit costs no copy of the loaded values either.
 	if s.applied == nil {
@@ -400,14 +438,13 @@ func (s *Session) resetChange(p commitPlan) {
 		s.rec.UserID, s.rec.IP, s.rec.UserAgent = s.user.id, s.user.ip, s.user.ua
 	}
 	if s.dirty {
-		s.rec.LastSeen = s.m.now()
+		s.rec.LastSeen = now
 	}
 	if p.Create {
 		s.stored, s.gone = true, false
 	}
 	if p.Lost {
 		s.values = map[string][]byte{} // nothing of it was stored
-		s.shared = false
 	}
 	s.clear, s.set, s.del, s.incr, s.push, s.user = false, nil, nil, nil, nil, nil
 	s.flashOut, s.dirty, s.regenerate, s.destroyed, s.oldKey, s.dropKeys = nil, false, false, false, "", nil
@@ -447,3 +484,12 @@ func (m *Manager) changeID() string {
 	}
 	return store.NewChangeID()
 }
+
+// detachedContext is context.WithoutCancel(parent) without its allocation:
+// the context of a commit to a local store, held in the Session.
+type detachedContext struct{ parent context.Context }
+
+func (*detachedContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*detachedContext) Done() <-chan struct{}       { return nil }
+func (*detachedContext) Err() error                  { return nil }
+func (c *detachedContext) Value(key any) any         { return c.parent.Value(key) }

@@ -13,6 +13,15 @@ import (
 
 func TestFlowsOnMemstore(t *testing.T) { flowtest.Flows(t, memstore.New()) }
 
+// readThroughLoad is a memstore that sesame reads through Load, as it reads
+// every store that does not keep flat records: it embeds the memstore, so
+// the memstore's LoadFlat is promoted but not its own.
+type readThroughLoad struct{ *memstore.Store }
+
+func TestFlowsOnMemstoreReadThroughLoad(t *testing.T) {
+	flowtest.Flows(t, readThroughLoad{memstore.New()})
+}
+
 func TestFlowsOnFilestore(t *testing.T) {
 	fs, err := filestore.New(t.TempDir())
 	if err != nil {

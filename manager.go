@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sesamego/sesame/cookies"
+	"github.com/sesamego/sesame/internal/flat"
 	"github.com/sesamego/sesame/memstore"
 	"github.com/sesamego/sesame/store"
 )
@@ -168,6 +169,7 @@ type Manager struct {
 	local        bool             // the store's calls never block (localStore)
 	client       store.ClientSide // the store keeps records in the client; nil if not
 	shared       sharedLoader     // the store can load without copying
+	flat         flat.Loader      // the store keeps flat records, read in place (memstore)
 	cookieName   string
 	cookie       cookies.Options
 	tokenHeader  string
@@ -223,9 +225,10 @@ func New(cfg Config) (*Manager, error) {
 		m.local = l.Local()
 	}
 	if cs, ok := m.store.(store.ClientSide); ok && cs.ClientSide() {
-		m.client = cs // loads go to the request's store: no shared loads
+		m.client = cs // loads go to the request's store: no shared or flat loads
 	} else {
 		m.shared, _ = m.store.(sharedLoader)
+		m.flat = flatLoaderOf(m.store)
 	}
 	if m.idle == 0 {
 		m.idle = DefaultIdleTimeout

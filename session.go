@@ -57,9 +57,13 @@ type Session struct {
 	id     string       // the session ID ("" until minted for a new session)
 	key    string       // store.Key(id)
 	stored bool         // a live record exists under key
-	rec    store.Record // the loaded record's metadata (and values)
+	rec    store.Record // the loaded record's metadata (its Values are in base)
+	// The view of the values is base with the change set on top. values
+	// holds the whole view once something needs it as a map (own); until
+	// then it is nil, and reads look at the change set, then at base, so
+	// that neither a read nor a write copies the loaded values.
+	base   baseValues
 	values map[string][]byte
-	shared bool // values is the store's map (sharedLoader): copy on write
 
 	// The change set.
 	clear bool
@@ -85,6 +89,8 @@ type Session struct {
 	flashOut map[string]json.RawMessage
 
 	anomaly   string
+	loadedAt  time.Time       // when load ran: the manager's clock
+	detached  detachedContext // the context of a commit to a local store
 	committed bool
 	commitErr error // the first commit's result, returned by later calls
 }
@@ -156,11 +162,12 @@ func (s *Session) load() {
 		ctx = s.r.Context()
 	}
 	now := m.now()
+	s.loadedAt = now
 	var buf [3]string
 	ids := m.requestIDs(s.r, &buf)
 	for _, id := range ids {
 		key := store.Key(id)
-		rec, ok, err := m.storeLoad(ctx, key, s.r.URL.Path)
+		rec, base, ok, err := m.loadRecord(ctx, key, s.r.URL.Path)
 		if err != nil {
 			s.err = err
 			s.values = map[string][]byte{}
@@ -169,7 +176,7 @@ func (s *Session) load() {
 		if !ok {
 			continue
 		}
-		if _, ok := rec.Values[goneKey]; ok {
+		if _, ok := base.get(goneKey); ok {
 			// Ended by Destroy or Regenerate moments ago; the client has
 			// (or is getting) its new cookie.
 			s.gone = true
@@ -182,19 +189,13 @@ func (s *Session) load() {
 			s.expiredKeys = append(s.expiredKeys, key)
 			continue
 		}
-		s.id, s.key, s.stored, s.rec, s.gone = id, key, true, rec, false
+		s.id, s.key, s.stored, s.rec, s.base, s.gone = id, key, true, rec, base, false
 		break
 	}
 	if !s.stored {
-		s.values = map[string][]byte{}
 		return
 	}
-	s.values = s.rec.Values
-	s.shared = m.shared != nil // the store's own map: copy before changing it
-	if s.values == nil {
-		s.values, s.shared = map[string][]byte{}, false
-	}
-	if raw, ok := s.values[flashKey]; ok {
+	if raw, ok := s.base.get(flashKey); ok {
 		s.own()
 		delete(s.values, flashKey)
 		if t, ok := m.store.(store.Taker); ok {
@@ -453,8 +454,9 @@ func (s *Session) PushKeep(key string, value any, keep int) {
 
 // putRaw records key = b (JSON) in the view and the change set. s.mu is held.
 func (s *Session) putRaw(key string, b []byte) {
-	s.own()
-	s.values[key] = b
+	if s.values != nil {
+		s.values[key] = b
+	}
 	delete(s.applied, key)
 	delete(s.push, key)
 	if s.set == nil {
@@ -465,17 +467,43 @@ func (s *Session) putRaw(key string, b []byte) {
 	s.dirty = true
 }
 
-// own makes s.values the session's own map before its first change, when it
-// is still the store's (copy on write). s.mu is held.
+// own builds s.values, the whole view as a map, if it is not built yet. The
+// values it holds may share the store's memory: they are never modified,
+// only replaced. s.mu is held.
 func (s *Session) own() {
-	if s.shared {
-		s.values, s.shared = maps.Clone(s.values), false
+	if s.values != nil {
+		return
 	}
+	v := make(map[string][]byte, s.base.len()+len(s.set))
+	if !s.clear {
+		s.base.each(func(k string, b []byte) {
+			if _, deleted := s.del[k]; !deleted {
+				v[k] = b
+			}
+		})
+	}
+	maps.Copy(v, s.set)
+	s.values = v
+}
+
+// lookup returns the view's value of key, before pending increments. s.mu
+// is held.
+func (s *Session) lookup(key string) ([]byte, bool) {
+	if s.values != nil {
+		v, ok := s.values[key]
+		return v, ok
+	}
+	if v, ok := s.set[key]; ok {
+		return v, true
+	}
+	if _, deleted := s.del[key]; deleted || s.clear {
+		return nil, false
+	}
+	return s.base.get(key)
 }
 
 // deleteKey records the removal of key. s.mu is held.
 func (s *Session) deleteKey(key string) {
-	s.own()
 	delete(s.values, key)
 	delete(s.applied, key)
 	delete(s.push, key)
@@ -491,7 +519,7 @@ func (s *Session) deleteKey(key string) {
 // raw returns the JSON encoding of key's value. s.mu is held.
 func (s *Session) raw(key string) ([]byte, bool) {
 	s.load()
-	b, ok := s.values[key]
+	b, ok := s.lookup(key)
 	d, pending := s.incr[key]
 	a, applied := s.applied[key]
 	if pending || applied {
@@ -619,6 +647,7 @@ func (s *Session) Size() int {
 
 func (s *Session) valuesLocked() map[string][]byte {
 	s.load()
+	s.own()
 	if len(s.incr) == 0 && len(s.applied) == 0 {
 		return s.values
 	}
@@ -638,13 +667,14 @@ func (s *Session) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
+	s.own()
 	kept := map[string][]byte{}
 	for k, v := range s.values {
 		if strings.HasPrefix(k, reservedPrefix) {
 			kept[k] = v
 		}
 	}
-	s.values, s.shared, s.applied = map[string][]byte{}, false, nil
+	s.values, s.applied = map[string][]byte{}, nil
 	s.clear = true
 	s.set, s.del, s.incr, s.push = nil, nil, nil, nil
 	s.dirty = true
@@ -763,8 +793,8 @@ func (s *Session) destroyLocked() {
 		s.oldKey = s.key
 	}
 	s.stored, s.id, s.key = false, "", ""
-	s.rec = store.Record{}
-	s.values, s.shared, s.applied = map[string][]byte{}, false, nil
+	s.rec, s.base = store.Record{}, baseValues{}
+	s.values, s.applied = map[string][]byte{}, nil
 	s.clear, s.set, s.del, s.incr, s.push, s.user = false, nil, nil, nil, nil, nil
 	s.regenerate = false
 	s.destroyed = true
@@ -775,7 +805,20 @@ func (s *Session) destroyLocked() {
 // hasData reports whether the session holds anything worth storing. s.mu is
 // held.
 func (s *Session) hasData() bool {
-	return len(s.values) > 0 || len(s.incr) > 0 || len(s.flashOut) > 0 || (s.user != nil && s.user.id != "")
+	return s.hasValues() || len(s.incr) > 0 || len(s.flashOut) > 0 || (s.user != nil && s.user.id != "")
+}
+
+// hasValues reports whether the view holds a value. s.mu is held.
+func (s *Session) hasValues() bool {
+	switch {
+	case s.values != nil:
+		return len(s.values) > 0
+	case len(s.set) > 0:
+		return true
+	case s.clear:
+		return false
+	}
+	return s.base.hasOtherThan(s.del)
 }
 
 func truncate(s string, n int) string {
@@ -811,7 +854,7 @@ func (s *Session) reload() error {
 		s.flashIn = nil
 	}
 	s.loaded, s.err = false, nil
-	s.id, s.key, s.stored, s.rec, s.values, s.applied = "", "", false, store.Record{}, nil, nil
+	s.id, s.key, s.stored, s.rec, s.base, s.values, s.applied = "", "", false, store.Record{}, baseValues{}, nil, nil
 	s.del, s.dirty, s.gone, s.anomaly, s.expiredKeys = nil, false, false, "", nil
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesamego/sesame/internal/flat"
 	"github.com/sesamego/sesame/memstore"
 	"github.com/sesamego/sesame/store"
 )
@@ -67,6 +68,19 @@ func (c *countingStore) Take(ctx context.Context, key, field, id string) ([]byte
 	}
 	return t.Take(ctx, key, field, id)
 }
+
+// LoadFlat is memstore's in-place load, counted and failing like Load, so
+// that the manager reads the test store as it reads a memstore.
+func (c *countingStore) LoadFlat(ctx context.Context, key string) ([]byte, bool, error) {
+	c.loads.Add(1)
+	if c.fail.Load() {
+		return nil, false, fmt.Errorf("%w: %w", store.ErrUnavailable, errDown)
+	}
+	return c.Store.(flat.Loader).LoadFlat(ctx, key)
+}
+
+// FlatLoader says that LoadFlat is the test store's own.
+func (c *countingStore) FlatLoader() any { return c }
 
 // The test store keeps memstore's atomic take: without it sesame falls back
 // to consuming flashes at least once, and TestFlashConsumedOnceUnderRace

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sesamego/sesame/internal/flat"
 	"github.com/sesamego/sesame/store"
 )
 
@@ -54,23 +55,33 @@ func (m *Manager) storeErr(op string, err error) error {
 }
 
 func (m *Manager) observe(ctx context.Context, op, key, path string, start time.Time, err error) {
-	m.observeSize(ctx, op, key, path, start, err, nil)
+	m.observeSize(ctx, op, key, path, start, err, 0)
 }
 
-// observeSize is observe for a call that returned a record's values, whose
-// size the event carries (measured only when OnEvent is set).
-func (m *Manager) observeSize(ctx context.Context, op, key, path string, start time.Time, err error, values map[string][]byte) {
+// observeSize is observe for a call that returned a record, whose size (as
+// store.Size measures it) the event carries.
+func (m *Manager) observeSize(ctx context.Context, op, key, path string, start time.Time, err error, size int) {
 	if m.onEvent == nil && err == nil {
 		return
 	}
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) {
 		err = nil // outcomes, not failures
 	}
-	e := Event{Kind: EventStoreOp, Op: op, Hash: shortHash(key), Path: path, Duration: m.now().Sub(start), Err: err}
-	if values != nil && m.onEvent != nil {
-		e.Size = store.Size(values)
+	e := Event{Kind: EventStoreOp, Op: op, Hash: shortHash(key), Path: path, Err: err, Size: size}
+	if !start.IsZero() {
+		e.Duration = m.now().Sub(start)
 	}
 	m.emit(ctx, e)
+}
+
+// clock returns the start time of a store call, for the duration its event
+// reports: zero, and no clock read, when nobody will see it (no OnEvent, and
+// a local store whose calls fail only on bad input).
+func (m *Manager) clock() time.Time {
+	if m.onEvent == nil && m.local {
+		return time.Time{}
+	}
+	return m.now()
 }
 
 // callContext bounds one store call by StoreTimeout, except for local
@@ -107,7 +118,7 @@ func (m *Manager) storeFor(ctx context.Context) store.Store {
 func (m *Manager) storeLoad(ctx context.Context, key, path string) (store.Record, bool, error) {
 	ctx, cancel := m.callContext(ctx)
 	defer cancel()
-	start := m.now()
+	start := m.clock()
 	var rec store.Record
 	var ok bool
 	var err error
@@ -116,26 +127,41 @@ func (m *Manager) storeLoad(ctx context.Context, key, path string) (store.Record
 	} else {
 		rec, ok, err = m.storeFor(ctx).Load(ctx, key)
 	}
-	var values map[string][]byte
-	if ok {
-		values = rec.Values
-		if values == nil {
-			values = map[string][]byte{} // an empty session still has a size: 0
+	if m.onEvent != nil || err != nil {
+		size := 0
+		if ok && m.onEvent != nil {
+			size = store.Size(rec.Values)
 		}
+		m.observeSize(ctx, "load", key, path, start, err, size)
 	}
-	m.observeSize(ctx, "load", key, path, start, err, values)
 	return rec, ok, m.storeErr("load", err)
 }
 
+// storeLoadFlat is storeLoad for a flat store (m.flat).
+func (m *Manager) storeLoadFlat(ctx context.Context, key, path string) ([]byte, bool, error) {
+	ctx, cancel := m.callContext(ctx)
+	defer cancel()
+	start := m.clock()
+	r, ok, err := m.flat.LoadFlat(ctx, key)
+	if m.onEvent != nil || err != nil {
+		size := 0
+		if ok && m.onEvent != nil {
+			size = flat.Record(r).Values().Size()
+		}
+		m.observeSize(ctx, "load", key, path, start, err, size)
+	}
+	return r, ok, m.storeErr("load", err)
+}
+
 func (m *Manager) storeApply(ctx context.Context, key string, c store.Change, path string) error {
-	start := m.now()
+	start := m.clock()
 	err := m.storeFor(ctx).Apply(ctx, key, c)
 	m.observe(ctx, "apply", key, path, start, err)
 	return m.storeErr("apply", err)
 }
 
 func (m *Manager) storeDelete(ctx context.Context, key, path string) error {
-	start := m.now()
+	start := m.clock()
 	err := m.storeFor(ctx).Delete(ctx, key)
 	m.observe(ctx, "delete", key, path, start, err)
 	return m.storeErr("delete", err)
@@ -144,8 +170,8 @@ func (m *Manager) storeDelete(ctx context.Context, key, path string) error {
 func (m *Manager) storeTake(ctx context.Context, t store.Taker, key, field string) ([]byte, bool, error) {
 	ctx, cancel := m.callContext(ctx)
 	defer cancel()
-	start := m.now()
-	v, ok, err := t.Take(ctx, key, field, store.NewChangeID())
+	start := m.clock()
+	v, ok, err := t.Take(ctx, key, field, m.changeID())
 	m.observe(ctx, "take", key, "", start, err)
 	return v, ok, m.storeErr("take", err)
 }

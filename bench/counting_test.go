@@ -15,17 +15,20 @@ import (
 // makes to it (Load, Apply, Delete, and the optional Take and Rename that it
 // finds by type assertion), so a benchmark can report store round trips per
 // request. The decorator implements store.Taker, store.Renamer and
-// store.ClientSide exactly when st does, and answers Local and LoadShared
-// (the methods by which the manager finds memstore's fast paths) as st does,
-// so the manager takes the same paths as with st itself. (It hides
+// store.ClientSide exactly when st does, and answers Local, LoadShared and
+// LoadFlat (the methods by which the manager finds memstore's fast paths) as
+// st does, so the manager takes the same paths as with st itself. (It hides
 // store.Locker and store.UserIndex, which no benchmark scenario uses.)
 func counted(st store.Store) (store.Store, *atomic.Int64) {
 	c := countingStore{inner: st, calls: new(atomic.Int64)}
 	_, take := st.(store.Taker)
 	_, rename := st.(store.Renamer)
+	_, flat := st.(flatLoader)
 	switch {
 	case isClientSide(st):
 		return &countingClientSide{c}, c.calls
+	case flat && take && rename:
+		return &countingFlat{c}, c.calls
 	case take && rename:
 		return &countingTakerRenamer{c}, c.calls
 	case take:
@@ -108,6 +111,33 @@ func (c *countingStore) rename(ctx context.Context, oldKey, newKey string, ch st
 	return c.inner.(store.Renamer).Rename(ctx, oldKey, newKey, ch)
 }
 
+// flatLoader is what sesame's manager looks for in a store that keeps its
+// records flat (memstore): LoadFlat, and FlatLoader returning the store
+// itself (so that a decorator that merely embeds such a store is not read
+// around).
+type flatLoader interface {
+	LoadFlat(ctx context.Context, key string) ([]byte, bool, error)
+	FlatLoader() any
+}
+
+type countingFlat struct{ countingStore }
+
+func (c *countingFlat) LoadFlat(ctx context.Context, key string) ([]byte, bool, error) {
+	c.calls.Add(1)
+	return c.inner.(flatLoader).LoadFlat(ctx, key)
+}
+
+// FlatLoader says that LoadFlat is c's own.
+func (c *countingFlat) FlatLoader() any { return c }
+
+func (c *countingFlat) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
+	return c.take(ctx, key, field, id)
+}
+
+func (c *countingFlat) Rename(ctx context.Context, oldKey, newKey string, ch store.Change) error {
+	return c.rename(ctx, oldKey, newKey, ch)
+}
+
 type countingTaker struct{ countingStore }
 
 func (c *countingTaker) Take(ctx context.Context, key, field, id string) ([]byte, bool, error) {
@@ -138,6 +168,7 @@ var (
 	_ store.Renamer    = (*countingRenamer)(nil)
 	_ store.Taker      = (*countingTakerRenamer)(nil)
 	_ store.Renamer    = (*countingTakerRenamer)(nil)
+	_ flatLoader       = (*countingFlat)(nil)
 )
 
 // tripProxy is a TCP proxy on loopback that counts network round trips

@@ -163,19 +163,35 @@ func (v Values) Len() int {
 }
 
 // Get returns the value of key, sharing v's memory (read-only), and whether
-// v holds key.
+// v holds key. It is the hot path of a session read: lengths under 128 take
+// one byte and are read inline.
 func (v Values) Get(key string) ([]byte, bool) {
 	if len(v) == 0 {
 		return nil, false
 	}
-	n, i := uvarint(v, 0)
+	n, i := int(v[0]), 1
+	if n >= 0x80 {
+		n, i = uvarint(v, 0)
+	}
 	for ; n > 0; n-- {
-		var k, val []byte
-		k, i = str(v, i)
-		val, i = str(v, i)
-		if string(k) == key {
-			return val, true
+		kl := int(v[i])
+		if kl < 0x80 {
+			i++
+		} else {
+			kl, i = uvarint(v, i)
 		}
+		k := i
+		i += kl
+		vl := int(v[i])
+		if vl < 0x80 {
+			i++
+		} else {
+			vl, i = uvarint(v, i)
+		}
+		if kl == len(key) && string(v[k:k+kl]) == key {
+			return v[i : i+vl : i+vl], true
+		}
+		i += vl
 	}
 	return nil, false
 }

@@ -45,20 +45,33 @@ import (
 // Servers whose handlers cannot run inside Handler use [Manager.Load] and
 // [Manager.Save] instead.
 func (m *Manager) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := m.checkOrigin(r); err != nil {
-			w.Header().Add("Vary", "Origin")
-			m.errorHandler(w, r, err)
-			return
-		}
-		// One allocation holds the writer and the context; the Session
-		// itself is allocated on the request's first From.
-		st := &requestState{}
-		r = st.begin(m, w, r)
-		st.w = sessionWriter{w: w, ctx: &st.ctx}
-		next.ServeHTTP(&st.w, r)
-		st.w.finish()
-	})
+	return &middleware{m: m, next: next}
+}
+
+// middleware is the handler that [Manager.Handler] returns. It is a named
+// type rather than a closure so that its ServeHTTP is compiled in this
+// package, where r.WithContext is inlined and its copy of the request can
+// share the request state's allocation (a closure inlined into the caller's
+// package was compiled there without it).
+type middleware struct {
+	m    *Manager
+	next http.Handler
+}
+
+func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := h.m
+	if err := m.checkOrigin(r); err != nil {
+		w.Header().Add("Vary", "Origin")
+		m.errorHandler(w, r, err)
+		return
+	}
+	// One allocation holds the writer, the context and the request copy;
+	// the Session itself is allocated on the request's first From.
+	st := &requestState{}
+	r = st.begin(m, w, r)
+	st.w = sessionWriter{w: w, ctx: &st.ctx}
+	h.next.ServeHTTP(&st.w, r)
+	st.w.finish()
 }
 
 // checkOrigin applies the cross-origin protection to r: nil, or an error
@@ -81,6 +94,7 @@ func safeMethod(method string) bool {
 type requestState struct {
 	w   sessionWriter
 	ctx sessionContext
+	req http.Request // the request that carries ctx
 }
 
 // begin gives r a lazy session of m, whose client-side store (if any)
@@ -88,7 +102,10 @@ type requestState struct {
 // both start here.
 func (st *requestState) begin(m *Manager, w http.ResponseWriter, r *http.Request) *http.Request {
 	st.ctx = sessionContext{Context: r.Context(), m: m}
-	r = r.WithContext(&st.ctx)
+	// WithContext is inlined: its copy of r does not escape, and is copied
+	// into st, which saves the request its own allocation.
+	st.req = *r.WithContext(&st.ctx)
+	r = &st.req
 	st.ctx.r = r
 	st.ctx.out, _ = w.(*headerWriter)
 	if m.client != nil {
@@ -144,6 +161,7 @@ type sessionWriter struct {
 	ctx    *sessionContext
 	done   bool // commit attempted
 	failed bool // commit failed: the error response was written, drop the rest
+	vary   [1]string
 }
 
 // before commits the session once; on failure it writes the error response.
@@ -158,7 +176,15 @@ func (sw *sessionWriter) before() {
 	}
 	err := s.commit(sw.w)
 	if s.loaded {
-		sw.w.Header().Add("Vary", "Cookie")
+		// "Vary: Cookie", its []string held by the writer: one allocation
+		// less. Appending to it later copies it (its capacity is 1).
+		h := sw.w.Header()
+		if _, ok := h["Vary"]; ok {
+			h.Add("Vary", "Cookie")
+		} else {
+			sw.vary[0] = "Cookie"
+			h["Vary"] = sw.vary[:1:1]
+		}
 	}
 	if err != nil {
 		sw.failed = true

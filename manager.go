@@ -172,6 +172,7 @@ type Manager struct {
 	flat         flat.Loader      // the store keeps flat records, read in place (memstore)
 	cookieName   string
 	cookie       cookies.Options
+	cookieTmpl   *cookies.Template // the session cookie, validated once (nil with TokenHeader)
 	tokenHeader  string
 	idle         time.Duration
 	lifetime     time.Duration
@@ -294,12 +295,14 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m.cookieName = name
 	if m.tokenHeader == "" {
-		// Validate the attributes once, with a representative value, so a bad
-		// combination fails here rather than on the first response.
-		probe := m.cookie.Cookie(m.cookieName, newID())
-		if err := cookies.Validate(probe); err != nil {
+		// Validate the name and attributes once, so a bad combination
+		// fails here rather than on the first response, and every session
+		// cookie is written from them without validating again.
+		tmpl, err := m.cookie.Template(m.cookieName)
+		if err != nil {
 			return nil, fmt.Errorf("sesame: session cookie: %w", err)
 		}
+		m.cookieTmpl = tmpl
 	}
 	if c.AllowInsecureHTTP {
 		m.log.Warn("sesame: session cookie sent without Secure (AllowInsecureHTTP); use only for local development",

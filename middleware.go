@@ -338,14 +338,14 @@ func (m *Manager) writeID(w http.ResponseWriter, id string, created, now time.Ti
 		noStore(w)
 		return nil
 	}
-	o := m.cookie
+	var maxAge time.Duration
 	if m.persistent {
-		o.MaxAge = created.Add(m.lifetime).Sub(now)
-		if o.MaxAge < time.Second {
-			o.MaxAge = time.Second
+		maxAge = created.Add(m.lifetime).Sub(now)
+		if maxAge < time.Second {
+			maxAge = time.Second
 		}
 	}
-	if err := cookies.Write(w, o.Cookie(m.cookieName, id)); err != nil {
+	if err := m.cookieTmpl.Set(w, id, maxAge); err != nil {
 		return err
 	}
 	noStore(w)

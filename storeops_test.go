@@ -12,8 +12,8 @@ import (
 )
 
 // TestTheManagerFindsItsStoresFastPaths: the manager finds memstore's
-// LoadShared and Local, and the cookie store's ForRequest, by their method
-// sets (the interfaces are the manager's own, not the store contract's), so
+// LoadShared, LoadFlat and Local, and the cookie store's ForRequest and
+// Local, by their method sets (the interfaces are the manager's own, not the store contract's), so
 // a renamed or retyped method would silently lose them.
 func TestTheManagerFindsItsStoresFastPaths(t *testing.T) {
 	fs, err := filestore.New(t.TempDir())
@@ -32,17 +32,23 @@ func TestTheManagerFindsItsStoresFastPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	csEpochs, err := cookiestore.New(cookiestore.Options{Keys: keys, Epochs: cookiestore.NewMemoryEpochs()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
-		name                      string
-		store                     store.Store
-		local, shared, clientSide bool
+		name                            string
+		store                           store.Store
+		local, shared, flat, clientSide bool
 	}{
-		{"memstore", memstore.New(), true, true, false},
-		{"filestore", fs, false, false, false},
-		{"cookiestore", cs, false, false, true},
+		{"memstore", memstore.New(), true, true, true, false},
+		{"filestore", fs, false, false, false, false},
+		{"cookiestore", cs, true, false, false, true},
+		// Epochs may live in a database: calls get a deadline.
+		{"cookiestore with epochs", csEpochs, false, false, false, true},
 		// A client-side store's loads go to the request's store, even when
 		// the store (a decorator) has a LoadShared of its own.
-		{"a client-side store with LoadShared", sharedClientSide{cs}, false, false, true},
+		{"a client-side store with LoadShared", sharedClientSide{cs}, true, false, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,9 +56,9 @@ func TestTheManagerFindsItsStoresFastPaths(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.local != tt.local || (m.shared != nil) != tt.shared || (m.client != nil) != tt.clientSide {
-				t.Errorf("got local %v, shared %v, client-side %v; want %v, %v, %v",
-					m.local, m.shared != nil, m.client != nil, tt.local, tt.shared, tt.clientSide)
+			if m.local != tt.local || (m.shared != nil) != tt.shared || (m.flat != nil) != tt.flat || (m.client != nil) != tt.clientSide {
+				t.Errorf("got local %v, shared %v, flat %v, client-side %v; want %v, %v, %v, %v",
+					m.local, m.shared != nil, m.flat != nil, m.client != nil, tt.local, tt.shared, tt.flat, tt.clientSide)
 			}
 		})
 	}

@@ -128,6 +128,20 @@ func writeAll(w http.ResponseWriter, cs []*http.Cookie, now time.Time) error {
 // open rather than being trusted. Chunk cookies left next to a single
 // (unchunked) value are ignored.
 func GetChunked(r *http.Request, name string, maxChunks int) (string, error) {
+	if v, found, exact := first(r, name); exact {
+		// The common cases without parsing every cookie: none, or one
+		// value that is not chunked.
+		switch {
+		case !found:
+			return "", fmt.Errorf("cookies: cookie %q: %w", name, http.ErrNoCookie)
+		case !strings.HasPrefix(v, chunkMarker):
+			s, ok := decodeValue(v)
+			if !ok {
+				return "", fmt.Errorf("cookies: cookie %q: malformed percent-encoding: %w", name, ErrInvalidChunks)
+			}
+			return s, nil
+		}
+	}
 	cookies := r.Cookies()
 	head := -1
 	for i, c := range cookies {

@@ -4,16 +4,17 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/sesamego/sesame/cookies"
+	"github.com/sesamego/sesame/internal/flat"
 	"github.com/sesamego/sesame/seal"
 	"github.com/sesamego/sesame/store"
 )
@@ -78,6 +79,7 @@ type Store struct {
 	keys      *seal.Keyring
 	name      string
 	opts      cookies.Options
+	tmpl      *cookies.Template // the data cookie, validated once
 	maxChunks int
 	maxSize   int
 	threshold int
@@ -122,9 +124,11 @@ func New(o Options) (*Store, error) {
 	if s.threshold == 0 {
 		s.threshold = DefaultCompressThreshold
 	}
-	if err := cookies.Validate(s.opts.Cookie(s.name, "x")); err != nil {
+	tmpl, err := s.opts.Template(s.name)
+	if err != nil {
 		return nil, fmt.Errorf("cookiestore: %w", err)
 	}
+	s.tmpl = tmpl
 	return s, nil
 }
 
@@ -142,6 +146,11 @@ func (s *Store) Name() string { return s.name }
 // ([store.ClientSide]).
 func (s *Store) ClientSide() bool { return true }
 
+// Local reports whether the store's calls never wait on I/O, so that
+// sesame's Manager calls them without a deadline and a timer for each: true
+// unless [Options.Epochs] is set (it may be a database).
+func (s *Store) Local() bool { return s.epochs == nil }
+
 // ForRequest returns the store for one request's calls, following
 // [store.ClientSide]: it reads the session from r's cookies and writes it to
 // w's Set-Cookie headers. sesame's Manager calls it for every request; call
@@ -150,8 +159,39 @@ func (s *Store) ForRequest(w http.ResponseWriter, r *http.Request) store.Store {
 	return &requestStore{s: s, w: w, r: r}
 }
 
-// payload is what the cookie carries, before compression and encryption.
+// payload is what the data cookie carries: the record, under its key, and
+// when its user was bound to it (for the epoch check).
 type payload struct {
+	key   [keyLen]byte // the store key, decoded from hex
+	bound int64        // Unix nanoseconds when UserID was set; 0 for none
+	rec   flat.Record  // the record, in package flat's encoding
+}
+
+// keyLen is the length of a decoded store key.
+const keyLen = 32
+
+// Payload encoding: one flag byte, then the body. Cookies are written in
+// the binary form, deflated above the threshold; the JSON forms of earlier
+// versions are still read.
+//
+//	0  JSON (jsonPayload), as written before the binary form
+//	1  deflate of the JSON
+//	2  binary: the 32-byte key, the bound as 8 bytes (little-endian Unix
+//	   nanoseconds, 0 for none), then the record (package flat)
+//	3  deflate of the binary body
+const (
+	flagJSON          = 0
+	flagJSONDeflate   = 1
+	flagBinary        = 2
+	flagBinaryDeflate = 3
+)
+
+// headerLen is the size of a binary payload before its record: the flag,
+// the key and the bound.
+const headerLen = 1 + keyLen + 8
+
+// jsonPayload is the payload of earlier versions, still read.
+type jsonPayload struct {
 	Key       string            `json:"k"`
 	Created   time.Time         `json:"c"`
 	LastSeen  time.Time         `json:"s"`
@@ -159,15 +199,9 @@ type payload struct {
 	UserID    string            `json:"u,omitempty"`
 	IP        string            `json:"ip,omitempty"`
 	UserAgent string            `json:"ua,omitempty"`
-	Bound     time.Time         `json:"b,omitzero"`  // when UserID was set, for the epoch check
-	Values    map[string][]byte `json:"v,omitempty"` // byte-exact (base64 in the JSON)
+	Bound     time.Time         `json:"b,omitzero"`
+	Values    map[string][]byte `json:"v,omitempty"`
 }
-
-// Payload encoding: one flag byte (0 plain JSON, 1 deflate) then the body.
-const (
-	flagPlain   = 0
-	flagDeflate = 1
-)
 
 // requestStore is the Store of one request: see [Store.ForRequest].
 type requestStore struct {
@@ -181,7 +215,7 @@ type requestStore struct {
 // and a regenerate's delete of the old key does not clear the new cookie.
 type state struct {
 	mu      sync.Mutex
-	key     string
+	key     [keyLen]byte
 	p       *payload // nil: deleted
 	written bool
 }
@@ -219,41 +253,62 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // read returns the payload for key from this request (its own writes first,
 // then its cookies), or nil.
 func (h *requestStore) read(ctx context.Context, key string) (*payload, error) {
-	s, st := h.s, &h.st
-	st.mu.Lock()
-	written, wkey, wp := st.written, st.key, st.p
-	st.mu.Unlock()
-	if written && wkey == key {
-		return wp, nil
+	p, info, err := h.open(key)
+	if err != nil || p == nil {
+		return nil, err
 	}
-	raw, err := cookies.GetChunked(h.r, s.name, s.maxChunks)
-	if err != nil {
-		return nil, nil // missing or broken chunks: no session (fail closed)
-	}
-	msg, info, err := s.keys.DecryptAt(s.name, raw, s.now())
-	if err != nil {
-		return nil, nil // tampered, foreign or expired: no session
-	}
-	p, err := decode(msg)
-	if err != nil || p.Key != key || !p.Expires.After(s.now()) {
-		return nil, nil
-	}
-	if p.UserID != "" && s.epochs != nil {
-		ep, err := s.epochs.Epoch(ctx, p.UserID)
+	s := h.s
+	if user := p.rec.UserID(); len(user) > 0 && s.epochs != nil {
+		ep, err := s.epochs.Epoch(ctx, string(user))
 		if err != nil {
 			return nil, fmt.Errorf("%w: cookiestore: epoch: %w", store.ErrUnavailable, err)
 		}
-		if p.Bound.Before(ep) {
+		if flatTime(p.bound).Before(ep) {
 			return nil, nil // logged out everywhere since
 		}
 	}
 	if info.Stale {
 		// Sealed under an older key: re-issue it under the current one.
-		if err := h.write(key, p); err != nil {
+		if err := h.write(p); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// open returns the live payload for key from this request (its own writes
+// first, then its cookies), or nil, without the epoch check. A request
+// without the data cookie costs no parsing.
+func (h *requestStore) open(key string) (*payload, seal.Info, error) {
+	s, st := h.s, &h.st
+	k, ok := decodeKey(key)
+	if !ok {
+		return nil, seal.Info{}, store.ErrMalformedKey
+	}
+	st.mu.Lock()
+	written, wp := st.written, st.p
+	wkey := st.key
+	st.mu.Unlock()
+	if written && wkey == k {
+		return wp, seal.Info{}, nil
+	}
+	if !cookies.Has(h.r, s.name) {
+		return nil, seal.Info{}, nil
+	}
+	raw, err := cookies.GetChunked(h.r, s.name, s.maxChunks)
+	if err != nil {
+		return nil, seal.Info{}, nil // broken chunks: no session (fail closed)
+	}
+	now := s.now()
+	msg, info, err := s.keys.DecryptAt(s.name, raw, now)
+	if err != nil {
+		return nil, seal.Info{}, nil // tampered, foreign or expired: no session
+	}
+	p, err := decode(msg)
+	if err != nil || p.key != k || !p.rec.LiveAt(now.UnixNano()) {
+		return nil, seal.Info{}, nil
+	}
+	return p, info, nil
 }
 
 // Load returns the session sealed in the request's cookies under key.
@@ -268,7 +323,9 @@ func (h *requestStore) Load(ctx context.Context, key string) (store.Record, bool
 	if err != nil || p == nil {
 		return store.Record{}, false, err
 	}
-	return p.record(), true, nil
+	// The values share the payload's memory, which nothing modifies: the
+	// request's own decryption, or what it wrote.
+	return p.rec.Record(true), true, nil
 }
 
 // Apply merges c onto the request's session and writes the result to the
@@ -288,44 +345,54 @@ func (h *requestStore) Apply(ctx context.Context, key string, c store.Change) er
 	if err != nil {
 		return err
 	}
-	var rec store.Record
+	p := &payload{}
+	var base flat.Record
 	if cur != nil {
-		rec = cur.record()
+		base, p.bound = cur.rec, cur.bound
 	}
 	now := s.now()
-	next, err := store.Merge(rec, cur != nil, c, now)
+	if c.SetUser {
+		p.bound = now.UnixNano()
+	}
+	// The payload's header, then the merged record, in one allocation.
+	p.key, _ = decodeKey(key)
+	msg := appendHeader(make([]byte, 0, 256), p)
+	msg, size, err := flat.AppendMerge(msg, base, cur != nil, c, now)
 	if err != nil {
 		return err
 	}
-	if n := store.Size(next.Values); n > s.maxSize {
-		return fmt.Errorf("%w: cookiestore: session is %d bytes, over the limit of %d", store.ErrTooLarge, n, s.maxSize)
+	if size > s.maxSize {
+		return fmt.Errorf("%w: cookiestore: session is %d bytes, over the limit of %d", store.ErrTooLarge, size, s.maxSize)
 	}
-	p := fromRecord(key, next)
-	if cur != nil {
-		p.Bound = cur.Bound
-	}
-	if c.SetUser {
-		p.Bound = now
-	}
-	return h.write(key, p)
+	p.rec = msg[headerLen:]
+	return h.writeMsg(p, msg)
 }
 
-func (h *requestStore) write(key string, p *payload) error {
+// write seals p into the response's cookies.
+func (h *requestStore) write(p *payload) error {
+	msg := appendHeader(make([]byte, 0, headerLen+len(p.rec)), p)
+	return h.writeMsg(p, append(msg, p.rec...))
+}
+
+// writeMsg seals msg, the binary encoding of p, into the response's cookies,
+// deflated when it is over the threshold and that makes it smaller.
+func (h *requestStore) writeMsg(p *payload, msg []byte) error {
 	s := h.s
-	msg, err := s.encode(p)
-	if err != nil {
-		return err
+	if s.threshold > 0 && len(msg) > s.threshold {
+		if z := deflate(msg[1:]); len(z) < len(msg) {
+			msg = z
+		}
 	}
-	sealed, err := s.keys.Encrypt(s.name, msg, p.Expires)
+	expires := flatTime(p.rec.ExpiresNanos())
+	sealed, err := s.keys.Encrypt(s.name, msg, expires)
 	if err != nil {
 		return fmt.Errorf("cookiestore: seal: %w", err)
 	}
-	o := s.opts
-	o.MaxAge = time.Until(p.Expires)
-	if o.MaxAge < time.Second {
-		o.MaxAge = time.Second
+	maxAge := time.Until(expires)
+	if maxAge < time.Second {
+		maxAge = time.Second
 	}
-	if err := cookies.SetChunked(h.w, h.r, s.name, sealed, o, s.maxChunks); err != nil {
+	if err := s.tmpl.SetChunked(h.w, h.r, sealed, maxAge, s.maxChunks); err != nil {
 		if errors.Is(err, cookies.ErrTooLarge) {
 			return fmt.Errorf("%w: cookiestore: session is %d bytes sealed: %w", store.ErrTooLarge, len(sealed), err)
 		}
@@ -333,9 +400,27 @@ func (h *requestStore) write(key string, p *payload) error {
 	}
 	st := &h.st
 	st.mu.Lock()
-	st.key, st.p, st.written = key, p, true
+	st.key, st.p, st.written = p.key, p, true
 	st.mu.Unlock()
 	return nil
+}
+
+// appendHeader appends the flag, key and bound of p's binary encoding.
+func appendHeader(b []byte, p *payload) []byte {
+	b = append(b, flagBinary)
+	b = append(b, p.key[:]...)
+	return binary.LittleEndian.AppendUint64(b, uint64(p.bound))
+}
+
+// deflate returns body deflated, after the flag of a deflated binary
+// payload.
+func deflate(body []byte) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte(flagBinaryDeflate)
+	zw, _ := flate.NewWriter(&buf, flate.BestCompression)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	return buf.Bytes()
 }
 
 // Delete clears the session's cookies, unless this request already wrote a
@@ -347,13 +432,14 @@ func (h *requestStore) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	k, _ := decodeKey(key)
 	st := &h.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.written && st.key != key && st.p != nil {
+	if st.written && st.key != k && st.p != nil {
 		return nil
 	}
-	st.key, st.p, st.written = key, nil, true
+	st.key, st.p, st.written = k, nil, true
 	return cookies.ClearChunked(h.w, h.r, h.s.name, h.s.opts)
 }
 
@@ -397,78 +483,59 @@ func (h *requestStore) DeleteUserSessions(ctx context.Context, userID, except st
 	if except == "" {
 		return 0, nil
 	}
-	p, err := h.readIgnoringEpoch(except)
-	if err != nil || p == nil || p.UserID != userID {
+	if !store.ValidKey(except) {
+		return 0, store.ErrMalformedKey
+	}
+	p, _, err := h.open(except)
+	if err != nil || p == nil || string(p.rec.UserID()) != userID {
 		return 0, err
 	}
-	p.Bound = now
-	return 0, h.write(except, p)
+	rebound := *p
+	rebound.bound = now.UnixNano()
+	return 0, h.write(&rebound)
 }
 
-// readIgnoringEpoch is read without the epoch check (the epoch just moved).
-func (h *requestStore) readIgnoringEpoch(key string) (*payload, error) {
-	s, st := h.s, &h.st
-	st.mu.Lock()
-	written, wkey, wp := st.written, st.key, st.p
-	st.mu.Unlock()
-	if written && wkey == key {
-		return wp, nil
+// decodeKey decodes a store key (64 lower-case hex characters).
+func decodeKey(key string) ([keyLen]byte, bool) {
+	var k [keyLen]byte
+	if !store.ValidKey(key) {
+		return k, false
 	}
-	raw, err := cookies.GetChunked(h.r, s.name, s.maxChunks)
-	if err != nil {
-		return nil, nil
+	for i := range k {
+		k[i] = unhex(key[2*i])<<4 | unhex(key[2*i+1])
 	}
-	msg, _, err := s.keys.DecryptAt(s.name, raw, s.now())
-	if err != nil {
-		return nil, nil
-	}
-	p, err := decode(msg)
-	if err != nil || p.Key != key {
-		return nil, nil
-	}
-	return p, nil
+	return k, true
 }
 
-func (p *payload) record() store.Record {
-	return store.Record{Values: maps.Clone(p.Values), Created: p.Created, LastSeen: p.LastSeen,
-		Expires: p.Expires, UserID: p.UserID, IP: p.IP, UserAgent: p.UserAgent}
+// unhex is the value of a lower-case hex digit.
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'a' + 10
 }
 
-func fromRecord(key string, rec store.Record) *payload {
-	return &payload{Key: key, Created: rec.Created, LastSeen: rec.LastSeen, Expires: rec.Expires,
-		UserID: rec.UserID, IP: rec.IP, UserAgent: rec.UserAgent, Values: maps.Clone(rec.Values)}
-}
-
-func (s *Store) encode(p *payload) ([]byte, error) {
-	body, err := json.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("cookiestore: encode: %w", err)
+func flatTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
 	}
-	if s.threshold > 0 && len(body) > s.threshold {
-		var buf bytes.Buffer
-		buf.WriteByte(flagDeflate)
-		zw, _ := flate.NewWriter(&buf, flate.BestCompression)
-		_, _ = zw.Write(body)
-		_ = zw.Close()
-		if buf.Len() < len(body)+1 {
-			return buf.Bytes(), nil
-		}
-	}
-	return append([]byte{flagPlain}, body...), nil
+	return time.Unix(0, n)
 }
 
 // maxPayload bounds decompression (a sealed value is at most 64 KiB, but a
 // deflate bomb could inflate far past it).
 const maxPayload = 1 << 20
 
+// decode returns the payload msg encodes, in any of the forms, checking
+// every length.
 func decode(msg []byte) (*payload, error) {
 	if len(msg) == 0 {
 		return nil, errors.New("cookiestore: empty payload")
 	}
-	body := msg[1:]
-	switch msg[0] {
-	case flagPlain:
-	case flagDeflate:
+	flag, body := msg[0], msg[1:]
+	switch flag {
+	case flagBinary, flagJSON:
+	case flagBinaryDeflate, flagJSONDeflate:
 		b, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(body)), maxPayload+1))
 		if err != nil || len(b) > maxPayload {
 			return nil, errors.New("cookiestore: bad compressed payload")
@@ -477,11 +544,35 @@ func decode(msg []byte) (*payload, error) {
 	default:
 		return nil, errors.New("cookiestore: unknown payload format")
 	}
-	var p payload
-	if err := json.Unmarshal(body, &p); err != nil {
+	if flag == flagJSON || flag == flagJSONDeflate {
+		return decodeJSON(body)
+	}
+	if len(body) < headerLen-1 {
+		return nil, errors.New("cookiestore: short payload")
+	}
+	p := &payload{bound: int64(binary.LittleEndian.Uint64(body[keyLen : keyLen+8]))}
+	copy(p.key[:], body[:keyLen])
+	rec, err := flat.Parse(body[keyLen+8:])
+	if err != nil {
 		return nil, fmt.Errorf("cookiestore: decode: %w", err)
 	}
-	return &p, nil
+	p.rec = rec
+	return p, nil
+}
+
+// decodeJSON decodes the JSON payload of earlier versions.
+func decodeJSON(body []byte) (*payload, error) {
+	var j jsonPayload
+	if err := json.Unmarshal(body, &j); err != nil {
+		return nil, fmt.Errorf("cookiestore: decode: %w", err)
+	}
+	k, ok := decodeKey(j.Key)
+	if !ok {
+		return nil, errors.New("cookiestore: decode: malformed key")
+	}
+	rec := store.Record{Values: j.Values, Created: j.Created, LastSeen: j.LastSeen, Expires: j.Expires,
+		UserID: j.UserID, IP: j.IP, UserAgent: j.UserAgent}
+	return &payload{key: k, bound: flat.Nanos(j.Bound), rec: flat.Encode(rec)}, nil
 }
 
 // MemoryEpochs is an in-process [Epochs]. It is safe for concurrent use.

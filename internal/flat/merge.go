@@ -3,6 +3,7 @@ package flat
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,6 +16,13 @@ import (
 // store.Merge's rules exactly, errors included; cur is not modified and c's
 // slices are copied.
 func Merge(cur Record, ok bool, c store.Change, now time.Time) (Record, int, error) {
+	return AppendMerge(nil, cur, ok, c, now)
+}
+
+// AppendMerge is [Merge] that appends the new record to dst (growing it once)
+// and returns the extended slice: a caller that prefixes the record (a
+// cookie payload's header) builds both in one allocation.
+func AppendMerge(dst []byte, cur Record, ok bool, c store.Change, now time.Time) ([]byte, int, error) {
 	live := ok && cur.LiveAt(now.UnixNano())
 	if !c.Now.IsZero() {
 		now = c.Now
@@ -128,7 +136,7 @@ func Merge(cur Record, ok bool, c store.Change, now time.Time) (Record, int, err
 		size += kl + vl
 		n += uvarintLen(kl) + kl + uvarintLen(vl) + vl
 	}
-	b := make([]byte, 0, n)
+	b := slices.Grow(dst, n)
 	if user != nil {
 		b = appendTimes(b, created, Nanos(now), expires)
 		b = append(b, user...)

@@ -284,6 +284,7 @@ func (s *Session) carryOut(w http.ResponseWriter, p commitPlan, now time.Time) e
 	switch {
 	case p.Apply:
 		c := s.change()
+		defer s.releaseIncr(c.Incr)
 		c.Now = now
 		c.Expires = m.storeExpiry(s.rec.Created, now)
 		err := m.storeApply(ctx, s.key, c, path)
@@ -331,15 +332,15 @@ func (s *Session) create(ctx context.Context, path string, now time.Time) error 
 		s.id = newID()
 		s.key = store.Key(s.id)
 	}
-	if len(s.applied) > 0 {
+	if s.applied.len() > 0 {
 		// Committed increments are kept beside the values: fold them in.
 		s.own()
-		for k, d := range s.applied {
+		s.applied.each(func(k string, d int64) {
 			if n, err := store.AddInt(s.values[k], d); err == nil {
 				s.values[k] = appendInt(nil, n)
 			}
-		}
-		s.applied = nil
+		})
+		s.applied = counters{}
 	}
 	created := now
 	if s.regenerate && s.oldKey != "" {
@@ -355,11 +356,13 @@ func (s *Session) create(ctx context.Context, path string, now time.Time) error 
 		s.own()
 		set = maps.Clone(s.values)
 	}
+	incr := s.incrMap()
+	defer s.releaseIncr(incr)
 	c := store.Change{
 		ID:      m.changeID(),
 		Create:  true,
 		Set:     set,
-		Incr:    s.incr,
+		Incr:    incr,
 		Now:     now,
 		Created: created,
 		Expires: m.storeExpiry(created, now),
@@ -427,13 +430,7 @@ func (s *Session) resetChange(p commitPlan, now time.Time) {
 	}
 	// Committed increments stay beside the values (raw adds them), so
 	// that a commit costs no copy of the loaded values either.
-	if s.applied == nil {
-		s.applied = s.incr
-	} else {
-		for k, d := range s.incr {
-			s.applied[k] += d
-		}
-	}
+	s.incr.each(s.applied.add)
 	if s.user != nil {
 		s.rec.UserID, s.rec.IP, s.rec.UserAgent = s.user.id, s.user.ip, s.user.ua
 	}
@@ -446,7 +443,7 @@ func (s *Session) resetChange(p commitPlan, now time.Time) {
 	if p.Lost {
 		s.values = map[string][]byte{} // nothing of it was stored
 	}
-	s.clear, s.set, s.del, s.incr, s.push, s.user = false, nil, nil, nil, nil, nil
+	s.clear, s.set, s.del, s.incr, s.push, s.user = false, nil, nil, counters{}, nil, nil
 	s.flashOut, s.dirty, s.regenerate, s.destroyed, s.oldKey, s.dropKeys = nil, false, false, false, "", nil
 	s.expiredKeys = nil
 }
@@ -459,9 +456,10 @@ func (s *Session) userIDLocked() string {
 	return s.rec.UserID
 }
 
-// change builds the store change set from the pending changes. s.mu is held.
+// change builds the store change set from the pending changes; give its
+// Incr back with releaseIncr once the store has applied it. s.mu is held.
 func (s *Session) change() store.Change {
-	c := store.Change{ID: s.m.changeID(), Clear: s.clear, Set: s.set, Incr: s.incr, Push: s.push}
+	c := store.Change{ID: s.m.changeID(), Clear: s.clear, Set: s.set, Incr: s.incrMap(), Push: s.push}
 	for k := range s.del {
 		c.Delete = append(c.Delete, k)
 	}

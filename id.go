@@ -26,13 +26,13 @@ func validID(s string) bool {
 	if len(s) != idLen {
 		return false
 	}
+	// One table lookup per character, the results ORed: a single branch.
+	var bad byte
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
+		bad |= notBase64URL[s[i]]
+	}
+	if bad != 0 {
+		return false
 	}
 	// 43 characters carry 258 bits; the last two must be zero for the ID
 	// to be canonical (so two spellings never name one session).
@@ -53,3 +53,14 @@ func base64URLValue(c byte) byte {
 		return 63
 	}
 }
+
+// notBase64URL is 1 for the bytes outside the base64url alphabet.
+var notBase64URL = func() (t [256]byte) {
+	for c := range t {
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+			continue
+		}
+		t[c] = 1
+	}
+	return t
+}()

@@ -69,11 +69,11 @@ type Session struct {
 	clear bool
 	set   map[string][]byte
 	del   map[string]struct{}
-	incr  map[string]int64
+	incr  counters
 	push  map[string]store.Append // folded into values too (the view)
 	// applied holds increments already committed but not folded into
 	// values (raw adds them), so a commit costs no copy of the values.
-	applied map[string]int64
+	applied counters
 	user    *userChange
 	dirty   bool
 
@@ -457,13 +457,13 @@ func (s *Session) putRaw(key string, b []byte) {
 	if s.values != nil {
 		s.values[key] = b
 	}
-	delete(s.applied, key)
+	s.applied.remove(key)
 	delete(s.push, key)
 	if s.set == nil {
 		s.set = make(map[string][]byte)
 	}
 	s.set[key] = b
-	delete(s.incr, key)
+	s.incr.remove(key)
 	s.dirty = true
 }
 
@@ -505,10 +505,10 @@ func (s *Session) lookup(key string) ([]byte, bool) {
 // deleteKey records the removal of key. s.mu is held.
 func (s *Session) deleteKey(key string) {
 	delete(s.values, key)
-	delete(s.applied, key)
+	s.applied.remove(key)
 	delete(s.push, key)
 	delete(s.set, key)
-	delete(s.incr, key)
+	s.incr.remove(key)
 	if s.del == nil {
 		s.del = make(map[string]struct{})
 	}
@@ -520,8 +520,8 @@ func (s *Session) deleteKey(key string) {
 func (s *Session) raw(key string) ([]byte, bool) {
 	s.load()
 	b, ok := s.lookup(key)
-	d, pending := s.incr[key]
-	a, applied := s.applied[key]
+	d, pending := s.incr.get(key)
+	a, applied := s.applied.get(key)
 	if pending || applied {
 		if n, err := store.AddInt(b, d+a); err == nil {
 			return appendInt(nil, n), true
@@ -593,10 +593,7 @@ func (s *Session) Increment(key string, by int64) (int64, error) {
 	}
 	// Pending increments stay out of s.values (raw adds them), so a
 	// counter costs no copy of the loaded values.
-	if s.incr == nil {
-		s.incr = make(map[string]int64, 1)
-	}
-	s.incr[key] = s.incr[key] + by // cannot overflow: cur + by did not
+	s.incr.add(key, by) // cannot overflow: cur + by did not
 	s.dirty = true
 	return n, nil
 }
@@ -648,16 +645,13 @@ func (s *Session) Size() int {
 func (s *Session) valuesLocked() map[string][]byte {
 	s.load()
 	s.own()
-	if len(s.incr) == 0 && len(s.applied) == 0 {
+	if s.incr.len() == 0 && s.applied.len() == 0 {
 		return s.values
 	}
 	view := maps.Clone(s.values)
-	for k := range s.incr {
-		view[k], _ = s.raw(k)
-	}
-	for k := range s.applied {
-		view[k], _ = s.raw(k)
-	}
+	add := func(k string, _ int64) { view[k], _ = s.raw(k) }
+	s.incr.each(add)
+	s.applied.each(add)
 	return view
 }
 
@@ -674,9 +668,9 @@ func (s *Session) Clear() {
 			kept[k] = v
 		}
 	}
-	s.values, s.applied = map[string][]byte{}, nil
+	s.values, s.applied = map[string][]byte{}, counters{}
 	s.clear = true
-	s.set, s.del, s.incr, s.push = nil, nil, nil, nil
+	s.set, s.del, s.incr, s.push = nil, nil, counters{}, nil
 	s.dirty = true
 	for k, v := range kept {
 		s.putRaw(k, v)
@@ -794,8 +788,8 @@ func (s *Session) destroyLocked() {
 	}
 	s.stored, s.id, s.key = false, "", ""
 	s.rec, s.base = store.Record{}, baseValues{}
-	s.values, s.applied = map[string][]byte{}, nil
-	s.clear, s.set, s.del, s.incr, s.push, s.user = false, nil, nil, nil, nil, nil
+	s.values, s.applied = map[string][]byte{}, counters{}
+	s.clear, s.set, s.del, s.incr, s.push, s.user = false, nil, nil, counters{}, nil, nil
 	s.regenerate = false
 	s.destroyed = true
 	s.flashOut = nil
@@ -805,7 +799,7 @@ func (s *Session) destroyLocked() {
 // hasData reports whether the session holds anything worth storing. s.mu is
 // held.
 func (s *Session) hasData() bool {
-	return s.hasValues() || len(s.incr) > 0 || len(s.flashOut) > 0 || (s.user != nil && s.user.id != "")
+	return s.hasValues() || s.incr.len() > 0 || len(s.flashOut) > 0 || (s.user != nil && s.user.id != "")
 }
 
 // hasValues reports whether the view holds a value. s.mu is held.
@@ -843,7 +837,7 @@ func (s *Session) reload() error {
 		return nil
 	}
 	_, flashDel := s.del[flashKey]
-	onlyFlash := flashDel && len(s.del) == 1 && !s.clear && len(s.set) == 0 && len(s.incr) == 0 &&
+	onlyFlash := flashDel && len(s.del) == 1 && !s.clear && len(s.set) == 0 && s.incr.len() == 0 &&
 		len(s.push) == 0 && s.user == nil && !s.regenerate && !s.destroyed && s.oldKey == "" && s.flashOut == nil &&
 		s.inputErr == nil && s.encErr == nil
 	if s.committed || (s.dirty && !onlyFlash) {
@@ -854,7 +848,7 @@ func (s *Session) reload() error {
 		s.flashIn = nil
 	}
 	s.loaded, s.err = false, nil
-	s.id, s.key, s.stored, s.rec, s.base, s.values, s.applied = "", "", false, store.Record{}, baseValues{}, nil, nil
+	s.id, s.key, s.stored, s.rec, s.base, s.values, s.applied = "", "", false, store.Record{}, baseValues{}, nil, counters{}
 	s.del, s.dirty, s.gone, s.anomaly, s.expiredKeys = nil, false, false, "", nil
 	return nil
 }

@@ -2,6 +2,7 @@ package sesame
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -976,6 +977,22 @@ func TestIDs(t *testing.T) {
 			t.Fatalf("duplicate ID %q", id)
 		}
 		seen[id] = true
+	}
+}
+
+// validID accepts exactly the canonical base64url encodings of 32 bytes:
+// every byte in every position, checked against encoding/base64's strict
+// decoder.
+func TestValidIDAgreesWithBase64(t *testing.T) {
+	good := newID()
+	for pos := range len(good) {
+		for c := range 256 {
+			id := good[:pos] + string([]byte{byte(c)}) + good[pos+1:]
+			b, err := base64.RawURLEncoding.Strict().DecodeString(id)
+			if want := err == nil && len(b) == 32; validID(id) != want {
+				t.Fatalf("byte %#x at %d: validID %v, want %v", c, pos, !want, want)
+			}
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -185,36 +186,38 @@ func NewWithOptions(o Options) (*Store, error) {
 // A bkey is a store key decoded from hex: the map key of a record.
 type bkey [32]byte
 
-// hexValue maps the lower-case hex digits to their value and every other
-// byte to 0x80.
-var hexValue = func() (t [256]byte) {
-	for c := range t {
-		switch {
-		case c >= '0' && c <= '9':
-			t[c] = byte(c - '0')
-		case c >= 'a' && c <= 'f':
-			t[c] = byte(c - 'a' + 10)
-		default:
-			t[c] = 0x80
-		}
-	}
-	return t
-}()
-
 // decodeKey decodes a key of [store.Key]'s form and reports whether it has
-// that form.
+// that form: 64 lower-case hex digits. It works on eight digits at a time:
+// for a byte c under 0x80, c >= lo exactly when c + 0x80 - lo has its top
+// bit set, so each comparison runs on eight bytes at once.
 func decodeKey(key string) (bkey, bool) {
 	var k bkey
 	if len(key) != 2*len(k) {
 		return k, false
 	}
-	var bad byte
-	for i := range k {
-		hi, lo := hexValue[key[2*i]], hexValue[key[2*i+1]]
-		bad |= hi | lo
-		k[i] = hi<<4 | lo&0xf
+	const (
+		ones = 0x0101010101010101
+		tops = 0x8080808080808080
+	)
+	var buf [2 * len(k)]byte
+	copy(buf[:], key)
+	for i := 0; i < len(buf); i += 8 {
+		x := binary.BigEndian.Uint64(buf[i:]) // the first digit in the top byte
+		digit := (x + (0x80-'0')*ones) &^ (x + (0x80-'9'-1)*ones)
+		letter := (x + (0x80-'a')*ones) &^ (x + (0x80-'f'-1)*ones)
+		if x&tops != 0 || (digit|letter)&tops != tops {
+			return k, false
+		}
+		// The nibbles: the low four bits, plus 9 for a letter ('a' is
+		// 0x61); then pairs of nibbles packed into bytes, and the bytes
+		// together.
+		v := x&(0x0f*ones) + (letter&tops>>7)*9
+		v = (v&0x0f000f000f000f00)>>4 | v&0x000f000f000f000f
+		v = (v | v>>8) & 0x0000ffff0000ffff
+		v = (v | v>>16) & 0x00000000ffffffff
+		binary.BigEndian.PutUint32(k[i/2:], uint32(v))
 	}
-	return k, bad&0x80 == 0
+	return k, true
 }
 
 // String returns the key in [store.Key]'s form.

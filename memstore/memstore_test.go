@@ -3,6 +3,7 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -617,5 +618,25 @@ func TestLoadedValuesShareOneAllocation(t *testing.T) {
 	})
 	if allocs > 6 { // the map takes a few, the values one
 		t.Errorf("got %.0f allocations per Load, want at most 6", allocs)
+	}
+}
+
+// decodeKey agrees with encoding/hex on lower-case digits and refuses every
+// other byte, in every position.
+func TestDecodeKeyAgreesWithHex(t *testing.T) {
+	good := storetest.NewKey()
+	for pos := range 64 {
+		for c := range 256 {
+			key := good[:pos] + string([]byte{byte(c)}) + good[pos+1:]
+			k, ok := decodeKey(key)
+			want, err := hex.DecodeString(key)
+			lower := (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+			if ok != (err == nil && lower) {
+				t.Fatalf("byte %#x at %d: got ok %v", c, pos, ok)
+			}
+			if ok && !bytes.Equal(k[:], want) {
+				t.Fatalf("byte %#x at %d: got %x, want %x", c, pos, k, want)
+			}
+		}
 	}
 }

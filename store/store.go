@@ -36,7 +36,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -266,8 +266,25 @@ func Key(id string) string {
 		sum = sha256.Sum256([]byte(id))
 	}
 	var buf [2 * sha256.Size]byte
-	hex.Encode(buf[:], sum[:])
+	hexEncode(&buf, &sum)
 	return string(buf[:])
+}
+
+// hexEncode is hex.Encode of a key, four bytes at a time: each nibble is
+// spread into a byte of a uint64 and turned into its digit with arithmetic
+// on all eight at once.
+func hexEncode(dst *[2 * sha256.Size]byte, src *[sha256.Size]byte) {
+	for i := 0; i < len(src); i += 4 {
+		v := uint64(binary.BigEndian.Uint32(src[i:]))
+		v = (v | v<<16) & 0x0000ffff0000ffff
+		v = (v | v<<8) & 0x00ff00ff00ff00ff
+		v = (v | v<<4) & 0x0f0f0f0f0f0f0f0f
+		// 1 in each byte whose nibble is 10 or more: it gets 'a'-10, the
+		// others '0'.
+		letters := ((v + 0x0606060606060606) >> 4) & 0x0101010101010101
+		v += 0x3030303030303030 + letters*('a'-'0'-10)
+		binary.BigEndian.PutUint64(dst[2*i:], v)
+	}
 }
 
 // ValidKey reports whether key has the form [Key] produces: 64 lower-case hex

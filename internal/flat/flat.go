@@ -119,14 +119,14 @@ func (r Record) Meta() (store.Record, Values) {
 		LastSeen: timeOf(r.LastSeenNanos()),
 		Expires:  timeOf(r.ExpiresNanos()),
 	}
-	var b []byte
 	i := headerLen
-	b, i = str(r, i)
-	rec.UserID = string(b)
-	b, i = str(r, i)
-	rec.IP = string(b)
-	b, i = str(r, i)
-	rec.UserAgent = string(b)
+	var user, ip, ua []byte
+	user, i = str(r, i)
+	ip, i = str(r, i)
+	ua, i = str(r, i)
+	if len(user)+len(ip)+len(ua) > 0 { // most sessions have none
+		rec.UserID, rec.IP, rec.UserAgent = string(user), string(ip), string(ua)
+	}
 	return rec, Values(r[i:])
 }
 

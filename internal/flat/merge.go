@@ -3,7 +3,6 @@ package flat
 import (
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -136,7 +135,11 @@ func AppendMerge(dst []byte, cur Record, ok bool, c store.Change, now time.Time)
 		size += kl + vl
 		n += uvarintLen(kl) + kl + uvarintLen(vl) + vl
 	}
-	b := slices.Grow(dst, n)
+	b := dst
+	if cap(b)-len(b) < n {
+		b = make([]byte, len(dst), len(dst)+n)
+		copy(b, dst)
+	}
 	if user != nil {
 		b = appendTimes(b, created, Nanos(now), expires)
 		b = append(b, user...)

@@ -161,3 +161,28 @@ func ExampleSetChunked() {
 	// state.2 1911
 	// 6000 <nil>
 }
+
+// A cookie written on every response of a kind (a session ID) is validated
+// once, when the app starts, and each response then only fills in its value
+// and age.
+func ExampleOptions_Template() {
+	tmpl, err := cookies.Options{Path: "/"}.Template("__Host-sid")
+	if err != nil {
+		log.Fatal(err) // a bad name or attribute combination, found at start-up
+	}
+	rec := httptest.NewRecorder()
+	if err := tmpl.Set(rec, "Xq3bA5tYw0-_zK9vLmN2pQ8rS4uV6xW1yZ7aB3cD5eF", 2*time.Hour); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(rec.Header().Get("Set-Cookie"))
+	// Output: __Host-sid=Xq3bA5tYw0-_zK9vLmN2pQ8rS4uV6xW1yZ7aB3cD5eF; Path=/; Max-Age=7200; HttpOnly; Secure; SameSite=Lax
+}
+
+// Has tells whether a request carries a cookie without parsing its Cookie
+// header into cookies.
+func ExampleHas() {
+	r := httptest.NewRequest(http.MethodGet, "https://example.com/", nil)
+	r.Header.Set("Cookie", "theme=dark; __Host-sid=abc")
+	fmt.Println(cookies.Has(r, "__Host-sid"), cookies.Has(r, "cart"))
+	// Output: true false
+}

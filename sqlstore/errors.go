@@ -42,9 +42,13 @@ func (s *Store) retry(ctx context.Context, idempotent bool, f func() error) erro
 		if err == nil || attempt == maxStmtAttempts || ctx.Err() != nil {
 			return err
 		}
-		if !s.isRetryable(err) && (!idempotent || attempt >= maxTxAttempts || !s.isConnLost(err)) {
-			return err
+		if !s.isRetryable(err) {
+			if !idempotent || attempt >= maxTxAttempts || !s.isConnLost(err) {
+				return err
+			}
+			continue
 		}
+		deadlockPause(ctx, attempt)
 	}
 }
 

@@ -2,12 +2,12 @@
 // the bar charts of docs/BENCHMARKS.md, so that every figure there comes
 // from one run's data.
 //
-//	go run ./cmd/charts -sessions $OUT/sessions.txt -load $OUT/load.txt -out ../docs/bench
+//	go run ./cmd/charts -sessions $OUT/sessions.txt -load redis=$OUT/load-redis.txt,memory=$OUT/load-memory.txt -out ../docs/bench
 //
 // -sessions is `go test -bench Sessions` output (several passes appended to
-// one file); each contender's figure is the median of its passes. -load is
-// load.sh's output (its Markdown table); each figure is the median total
-// requests/s over the rounds. It writes one SVG per chart into -out and
+// one file); each contender's figure is the median of its passes. -load is a
+// comma-separated list of NAME=FILE, each FILE load.sh's output (its Markdown
+// table); each figure is the median total requests/s over the rounds. It writes one SVG per chart into -out and
 // prints Markdown tables (medians, and ratios to the named peers) on
 // standard output.
 package main
@@ -30,7 +30,7 @@ import (
 
 func main() {
 	sessions := flag.String("sessions", "", "go test -bench output of BenchmarkSessions (several passes)")
-	load := flag.String("load", "", "load.sh output")
+	load := flag.String("load", "", "load.sh outputs, as NAME=FILE[,NAME=FILE...]")
 	out := flag.String("out", "", "directory for the SVG files (none written when empty)")
 	flag.Parse()
 	if *sessions == "" && *load == "" {
@@ -54,13 +54,21 @@ func main() {
 		for _, sc := range scenarios(res) {
 			rows := res.rows(sc, "ns/op")
 			printTable(os.Stdout, "BenchmarkSessions/"+sc+": µs per request (median of passes; lower is better)", rows, 1e-3, "µs", false)
+			printExtra(os.Stdout, res, sc, rows)
 			if *out != "" {
 				write(*out, "sessions-"+strings.ToLower(sc)+".svg", barChart(sc+": µs per request, in process (lower is better)", rows, 1e-3, "µs"))
 			}
 		}
 	}
-	if *load != "" {
-		f, err := os.Open(*load)
+	for _, spec := range strings.Split(*load, ",") {
+		if spec == "" {
+			continue
+		}
+		name, file, ok := strings.Cut(spec, "=")
+		if !ok {
+			log.Fatalf("charts: -load %q: want NAME=FILE", spec)
+		}
+		f, err := os.Open(file)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -71,9 +79,9 @@ func main() {
 		}
 		for _, ep := range scenarios(res) {
 			rows := res.rows(ep, "req/s")
-			printTable(os.Stdout, "wrk "+ep+": requests/s over both processes (median of rounds; higher is better)", rows, 1, "req/s", true)
+			printTable(os.Stdout, "wrk "+name+" "+ep+": requests/s (median of rounds; higher is better)", rows, 1, "req/s", true)
 			if *out != "" {
-				write(*out, "load-"+strings.ToLower(ep)+".svg", barChart("wrk "+ep+": requests/s (higher is better)", rows, 1, "req/s"))
+				write(*out, "load-"+name+"-"+strings.ToLower(ep)+".svg", barChart("wrk, "+name+", "+ep+": requests/s (higher is better)", rows, 1, "req/s"))
 			}
 		}
 	}
@@ -191,15 +199,21 @@ func parseLoad(r io.Reader) (*results, error) {
 	return res, sc.Err()
 }
 
-// peerOf names the peer a contender is compared with: sesame-X is
-// compared with scs-X when there is one, else with the first non-sesame
-// contender of the same store family.
+// peers names, for a sesame contender, the peer on the same kind of store.
+var peers = map[string][]string{
+	"sesame-memstore":     {"scs-memstore"},
+	"sesame-redis":        {"scs-redis"},
+	"sesame-postgres":     {"scs-pgxstore"},
+	"sesame-mysql":        {"scs-mysqlstore"},
+	"sesame-cookiestore":  {"gorilla-cookie"},
+	"sesame-filestore":    {"gorilla-filesystem"},
+	"sesame":              {"scs"},
+	"sesame-autopipeline": {"scs"},
+}
+
+// peerOf names the peer a contender is compared with ("" for none).
 func peerOf(name string, rows []row) string {
-	if !strings.HasPrefix(name, "sesame") {
-		return ""
-	}
-	store := strings.TrimPrefix(strings.TrimPrefix(name, "sesame"), "-")
-	for _, want := range []string{"scs-" + store, "scs", "gorilla-" + store} {
+	for _, want := range peers[name] {
 		for _, r := range rows {
 			if r.name == want {
 				return want
@@ -225,6 +239,22 @@ func printTable(w io.Writer, title string, rows []row, scale float64, unit strin
 			ratio = fmt.Sprintf("%.2fx vs %s", x, p)
 		}
 		fmt.Fprintf(w, "| %s | %s | %d | %s |\n", r.name, format(r.median*scale), r.n, ratio)
+	}
+}
+
+// printExtra prints the client CPU time and the allocations per request of
+// each contender (medians of the passes).
+func printExtra(w io.Writer, res *results, scenario string, rows []row) {
+	fmt.Fprintf(w, "\n| contender | CPU µs/op | B/op | allocs/op |\n|---|--:|--:|--:|\n")
+	for _, r := range rows {
+		cell := func(unit string, scale float64) string {
+			s := res.samples[[3]string{scenario, r.name, unit}]
+			if len(s) == 0 {
+				return "-"
+			}
+			return format(median(s) * scale)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.name, cell("cpu-ns/op", 1e-3), cell("B/op", 1), cell("allocs/op", 1))
 	}
 }
 

@@ -124,6 +124,7 @@ type contender struct {
 var contenders = []contender{
 	{name: "bare", open: openBare},
 	{name: "bare-ctx", open: openBareCtx},
+	{name: "bare-wrap", open: openBareWrap},
 	{name: "sesame-memstore", sesame: true, open: openSesameMem},
 	{name: "sesame-filestore", sesame: true, open: openSesameFile},
 	{name: "sesame-cookiestore", sesame: true, cookie: true, open: openSesameCookie},
@@ -223,6 +224,61 @@ func (a *bareCtxApp) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(w, r.WithContext(&floorContext{Context: r.Context()}))
 	})
+}
+
+// bareWrapApp is bare-ctx plus what a session middleware that sends its
+// cookie needs besides: a ResponseWriter wrapper that sees the response
+// begin (where sesame and scs commit the session and add Set-Cookie), with
+// the wrapper, the context and the request copy in one allocation, as
+// sesame's middleware has them. It is the floor for UNTOUCHED of any
+// middleware that may have to set a cookie.
+type bareWrapApp struct{ bareApp }
+
+type floorState struct {
+	ctx floorContext
+	w   floorWriter
+	req http.Request
+}
+
+type floorWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (w *floorWriter) begin() {
+	if !w.started {
+		w.started = true // a session middleware commits here
+	}
+}
+
+func (w *floorWriter) WriteHeader(code int) {
+	w.begin()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *floorWriter) Write(b []byte) (int, error) {
+	w.begin()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *floorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func openBareWrap(testing.TB, openOptions) app { return &bareWrapApp{} }
+
+func (a *bareWrapApp) Handler(next http.Handler) http.Handler { return floorHandler{next} }
+
+// floorHandler is a named type, like sesame's middleware, so that
+// r.WithContext is inlined into ServeHTTP and its copy shares st's
+// allocation.
+type floorHandler struct{ next http.Handler }
+
+func (h floorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st := &floorState{}
+	st.ctx = floorContext{Context: r.Context()}
+	st.req = *r.WithContext(&st.ctx)
+	st.w = floorWriter{ResponseWriter: w}
+	h.next.ServeHTTP(&st.w, &st.req)
+	st.w.begin()
 }
 
 // --- sesame -------------------------------------------------------------

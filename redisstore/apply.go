@@ -56,6 +56,19 @@ func (s *Store) apply(ctx context.Context, op string, keys []string, member stri
 			return err
 		}
 	}
+	if !s.generalOnly {
+		done, uid, exp, err := s.update(ctx, op, keys, c, now)
+		if err != nil || done {
+			return err
+		}
+		if uid != "" {
+			h := horizon(time.Unix(0, exp), now)
+			if err := s.index(ctx, uid, member, h, now); err != nil {
+				return fail(ctx, op, err)
+			}
+			idx = indexed{uid, h}
+		}
+	}
 	a := s.applyArgs(c, now, nil, idx, dedup)
 	var plains []plainValue
 	for range maxApplyRuns {

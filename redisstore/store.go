@@ -88,6 +88,10 @@ type Store struct {
 
 	// now is the clock; tests replace it.
 	now func() time.Time
+
+	// generalOnly makes Apply run applyScript for every change, never
+	// updateScript (tests compare the two).
+	generalOnly bool
 }
 
 // Compile-time checks that Store implements the store contract.

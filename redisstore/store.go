@@ -74,6 +74,8 @@ type Store struct {
 	maxSize   int
 	// boxedMaxSize is maxSize as an argument of applyScript, boxed once.
 	boxedMaxSize any
+	// updateScript is the lean script of plain updates, for maxSize.
+	updateScript *redis.Script
 
 	// atomicRename is true when every key lives on one server, so a rename
 	// can run as one script over both keys.
@@ -135,6 +137,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: negative MaxRecordSize %d", opts.MaxRecordSize)
 	}
 	s.boxedMaxSize = s.maxSize
+	s.updateScript = newUpdateScript(s.maxSize)
 	if opts.AutoPipeline {
 		ap, err := client.AutoPipeline()
 		if err != nil {

@@ -24,7 +24,9 @@ import (
 // them, are computed with store.AddInt and store.AppendJSON. The script then
 // reads only the record's metadata and the values the change replaces,
 // increments or appends to (one HMGET), checks, and writes (one HSET, plus an
-// HDEL for deleted keys and a PEXPIRE for a touch).
+// HDEL for deleted keys and a PEXPIRE for a touch). A plain update runs the
+// lean updateScript first (update.go), which hands the change to applyScript
+// only when it is outside its easy case.
 
 // maxApplyRuns bounds the runs of applyScript per change: the first, and one
 // more after each time the user index had to be extended or a compressed

@@ -205,7 +205,8 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 
 // Apply implements [store.Store]. It is one script run (EVALSHA, falling back
 // to EVAL) that checks, then writes, so a failed change leaves nothing
-// behind. A change of a record that belongs to a user costs one more round
+// behind; a plain update outside the lean script's easy case costs a second
+// run (see "Loads and changes" in the package documentation). A change of a record that belongs to a user costs one more round
 // trip to the user's index when the record's expiry moves past what the index
 // covers (on login, and then at most once per idle timeout).
 func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {

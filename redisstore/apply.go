@@ -24,7 +24,9 @@ import (
 // them, are computed with store.AddInt and store.AppendJSON. The script then
 // reads only the record's metadata and the values the change replaces,
 // increments or appends to (one HMGET), checks, and writes (one HSET, plus an
-// HDEL for deleted keys and a PEXPIRE for a touch).
+// HDEL for deleted keys and a PEXPIRE for a touch). A plain update runs the
+// lean updateScript first (update.go), which hands the change to applyScript
+// only when it is outside its easy case.
 
 // maxApplyRuns bounds the runs of applyScript per change: the first, and one
 // more after each time the user index had to be extended or a compressed
@@ -54,6 +56,19 @@ func (s *Store) apply(ctx context.Context, op string, keys []string, member stri
 		done, err := s.createFast(ctx, op, keys[0], c, now)
 		if err != nil || done {
 			return err
+		}
+	}
+	if !s.generalOnly {
+		done, uid, exp, err := s.update(ctx, op, keys, c, now)
+		if err != nil || done {
+			return err
+		}
+		if uid != "" {
+			h := horizon(time.Unix(0, exp), now)
+			if err := s.index(ctx, uid, member, h, now); err != nil {
+				return fail(ctx, op, err)
+			}
+			idx = indexed{uid, h}
 		}
 	}
 	a := s.applyArgs(c, now, nil, idx, dedup)

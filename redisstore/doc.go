@@ -85,12 +85,29 @@
 // of [store.Merge] (ErrNotFound or ErrExists, then ErrNotNumber, then
 // ErrNotList, then ErrTooLarge), errors found in Go included. Only then does
 // it write, in one HSET (and an HDEL for removed keys, a PEXPIRE for a new
-// expiry), so a failed change leaves the record exactly as it was. The size checked is [store.Size] of the
-// record the change would produce: the lengths of the names and of the
-// values before compression. The script keeps that total in _n, adjusting it
-// by the fields the change touches (for a compressed value it reads the
-// uncompressed length from the gzip trailer), so the check costs nothing for
-// large records.
+// expiry), so a failed change leaves the record exactly as it was.
+//
+// A plain update (no create, no Clear, no change of user, no push: the
+// common request that sets or increments a few values and touches the
+// expiry) runs a leaner script instead, with fewer arguments (the shape of
+// the change packed in one, the size limit in the script's text) and none
+// of the general script's decoding, closures or pcall: for an increment and
+// a touch it costs Redis about a third fewer instructions (callgrind, Redis
+// 7.0, a small record: 87k instead of 131k per call). It makes the same checks, reports the
+// same errors in the same order, and writes exactly what the general script
+// would. What is outside its easy case (an increment of a stored value
+// longer than 15 characters, a record from before _n, a user index horizon
+// (_x) that is not a plain number) makes it answer, before it has taken the
+// change's marker or written anything, that the general script must run,
+// and Apply runs that: one more round trip, for those changes only. When it
+// finds the user index behind, Apply extends the index and runs the general
+// script.
+//
+// The size checked is [store.Size] of the record the change would produce:
+// the lengths of the names and of the values before compression. The script
+// keeps that total in _n, adjusting it by the fields the change touches (for
+// a compressed value it reads the uncompressed length from the gzip
+// trailer), so the check costs nothing for large records.
 //
 // Expiry is Redis's: each write that moves the expiry sets the TTL with
 // PEXPIRE, computed from this process's clock (a relative TTL does not care
@@ -169,8 +186,9 @@
 //     answers "OK" and changes nothing. Every reply that does not apply the
 //     change (an error, or a request for an index entry or an inflated
 //     value) deletes the marker again, and so does a runtime error in the
-//     script, so a change that failed (ErrNotNumber, say) fails again when
-//     repeated. The create of an anonymous session (no user, an expiry
+//     script (the lean script of plain updates works out its reply before
+//     it takes the marker, so nothing can fail in between), so a change
+//     that failed (ErrNotNumber, say) fails again when repeated. The create of an anonymous session (no user, an expiry
 //     beyond [store.RetryWindow]) keeps its change ID in the record instead
 //     (_i), and a repeat that finds the record live with its ID answers
 //     "OK": this needs nobody else to delete the record while the create

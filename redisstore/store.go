@@ -74,6 +74,8 @@ type Store struct {
 	maxSize   int
 	// boxedMaxSize is maxSize as an argument of applyScript, boxed once.
 	boxedMaxSize any
+	// updateScript is the lean script of plain updates, for maxSize.
+	updateScript *redis.Script
 
 	// atomicRename is true when every key lives on one server, so a rename
 	// can run as one script over both keys.
@@ -88,6 +90,10 @@ type Store struct {
 
 	// now is the clock; tests replace it.
 	now func() time.Time
+
+	// generalOnly makes Apply run applyScript for every change, never
+	// updateScript (tests compare the two).
+	generalOnly bool
 }
 
 // Compile-time checks that Store implements the store contract.
@@ -131,6 +137,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: negative MaxRecordSize %d", opts.MaxRecordSize)
 	}
 	s.boxedMaxSize = s.maxSize
+	s.updateScript = newUpdateScript(s.maxSize)
 	if opts.AutoPipeline {
 		ap, err := client.AutoPipeline()
 		if err != nil {
@@ -198,7 +205,8 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 
 // Apply implements [store.Store]. It is one script run (EVALSHA, falling back
 // to EVAL) that checks, then writes, so a failed change leaves nothing
-// behind. A change of a record that belongs to a user costs one more round
+// behind; a plain update outside the lean script's easy case costs a second
+// run (see "Loads and changes" in the package documentation). A change of a record that belongs to a user costs one more round
 // trip to the user's index when the record's expiry moves past what the index
 // covers (on login, and then at most once per idle timeout).
 func (s *Store) Apply(ctx context.Context, key string, c store.Change) error {

@@ -530,8 +530,13 @@ func (s *Store) createOnce(ctx context.Context, id string, args []any, now time.
 	d := s.dialect
 	args = append(args, d.timeArg(now), opKey(id), d.timeArg(normTime(s.now())))
 	err := s.runWrite(ctx, "apply", true, func() (bool, error) {
-		var wrote, remembered int
-		err := s.db.QueryRowContext(ctx, s.oq.createPG, args...).Scan(&wrote, &remembered)
+		// The statement reports the rows it remembered: one when it wrote
+		// the record.
+		var wrote int64
+		res, err := s.db.ExecContext(ctx, s.oq.createPG, args...)
+		if err == nil {
+			wrote, err = res.RowsAffected()
+		}
 		switch {
 		case s.isDuplicate(err):
 			// A twin of this change committed while this one ran.

@@ -451,11 +451,52 @@ func (s *Store) inPlacePG(ctx context.Context, key string, c *store.Change, p in
 	write(&w)
 	// With an identity, the rows the statement reports are those inserted
 	// into the ops table: one for each row updated.
+	if s.eng.Pipeline != nil && !s.noPipeline {
+		return s.execNative(ctx, q, w.args)
+	}
 	res, err := s.db.ExecContext(ctx, q, w.args...)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// execNative runs one statement on the native connection of an engine that
+// has one (PostgreSQL through pgx), reached through database/sql's
+// Conn.Raw, and returns the number of rows of its command tag. It spares
+// the conversions of database/sql's arguments (see also loadNative). A
+// connection that broke is discarded. Errors are unclassified.
+func (s *Store) execNative(ctx context.Context, query string, args []any) (int64, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	var tag string
+	rawErr := conn.Raw(func(dc any) error {
+		pc, native := s.eng.Pipeline(dc)
+		if !native {
+			err = fmt.Errorf("sqlstore: a %v store needs a *sql.DB of its engine's driver, got a connection of %T", s.dialect, dc)
+			return nil
+		}
+		tag, err = pc.Exec(ctx, query, args...)
+		if pc.Closed() {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+	if err == nil && rawErr != nil && !errors.Is(rawErr, driver.ErrBadConn) {
+		err = rawErr
+	}
+	if err != nil {
+		return 0, err
+	}
+	// "UPDATE 1", "INSERT 0 1": the count is the last word.
+	n, err := strconv.ParseInt(tag[strings.LastIndexByte(tag, ' ')+1:], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: command tag %q: %w", tag, err)
+	}
+	return n, nil
 }
 
 // argSilent adds a parameter for v without writing it, and returns its

@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"database/sql"
 	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +196,74 @@ func TestInPlaceMySQLWithoutBatches(t *testing.T) {
 				t.Errorf("noBatch %v, %d changes in place; want batches off and none", s.noBatch.Load(), s.inPlaced.Load())
 			}
 		})
+	}
+}
+
+// TestInPlacePlanPG checks that every in-place statement PostgreSQL runs
+// finds the session row through the primary key: its generic plan (the one
+// PostgreSQL keeps for a connection after a few runs), with sequential
+// scans disabled, scans no table and uses the primary key's index. A cast
+// of the key to text, which that index of the CHAR(64) id column does not
+// serve, made every write scan the whole session table (or every live row
+// through the expiry index).
+func TestInPlacePlanPG(t *testing.T) {
+	s := openPostgres(t, Options{})
+	ctx := ctxT(t)
+	k := key("plan")
+	mustApply(t, s, k, store.Change{Create: true, Set: vals("n", "1", "a", `"x"`), Expires: time.Now().Add(time.Hour)})
+	for _, c := range []store.Change{
+		{Incr: map[string]int64{"n": 1}},
+		{ID: store.NewChangeID(), Incr: map[string]int64{"n": 1}, Expires: time.Now().Add(time.Hour)},
+		{ID: store.NewChangeID(), Set: vals("b", "2"), Delete: []string{"a"}, SetUser: true, UserID: "u"},
+		{ID: store.NewChangeID(), Clear: true, Set: vals("a", "1")},
+	} {
+		mustApply(t, s, k, c)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{`SET plan_cache_mode = force_generic_plan`, `SET enable_seqscan = off`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	param := regexp.MustCompile(`\$([0-9]+)`)
+	n := 0
+	s.stmts.Range(func(sh, q any) bool {
+		n++
+		params := 0
+		for _, m := range param.FindAllStringSubmatch(q.(string), -1) {
+			p, _ := strconv.Atoi(m[1])
+			params = max(params, p)
+		}
+		name := fmt.Sprintf("inplace_plan_%d", n)
+		if _, err := conn.ExecContext(ctx, `PREPARE `+name+` AS `+q.(string)); err != nil {
+			t.Fatalf("%+v: %v", sh, err)
+		}
+		nulls := strings.TrimSuffix(strings.Repeat("NULL, ", params), ", ")
+		rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE `+name+`(`+nulls+`)`)
+		if err != nil {
+			t.Fatalf("%+v: %v", sh, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, line)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if p := strings.Join(plan, "\n"); strings.Contains(p, "Seq Scan") || !strings.Contains(p, "using "+s.table+"_pkey on "+s.table+" ") {
+			t.Errorf("%+v: the statement does not find the row by its key:\n%s\n%s", sh, q, p)
+		}
+		return true
+	})
+	if n < 4 {
+		t.Fatalf("%d in-place statements, want 4", n)
 	}
 }

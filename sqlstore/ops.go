@@ -89,7 +89,11 @@ func buildOpQueries(d Dialect, table string, batch int) opQueries {
 		// the time it is remembered from. The record is written only when
 		// the identity is not remembered yet, and the identity only when
 		// the record was written; a concurrent twin that committed first
-		// makes the second INSERT fail with a unique violation.
+		// makes the second INSERT fail with a unique violation. The rows
+		// the statement reports are those of the second INSERT: one when
+		// the record was written. (Reading rec twice, as in SELECT
+		// count(*) FROM rec, cost the server about 55 µs more CPU per
+		// create.)
 		q.createPG = `WITH rec AS (
 	INSERT INTO ` + t + ` (id, ` + insertCols + `)
 	SELECT $1::text, $2::bytea, $3::jsonb, $4::bigint, $5::text, $6::text, $7::text, $8::timestamptz, $9::timestamptz, $10::timestamptz
@@ -99,10 +103,8 @@ func buildOpQueries(d Dialect, table string, batch int) opQueries {
 		created = excluded.created, last_seen = excluded.last_seen, expires = excluded.expires
 	WHERE ` + t + `.expires <= $11
 	RETURNING 1
-), op AS (
-	INSERT INTO ` + o + ` (id, at, result) SELECT $12, $13, NULL FROM rec RETURNING 1
 )
-SELECT (SELECT count(*) FROM rec), (SELECT count(*) FROM op)`
+INSERT INTO ` + o + ` (id, at, result) SELECT $12, $13, NULL FROM rec`
 	}
 	return q
 }

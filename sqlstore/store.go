@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -302,6 +303,10 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 	var ok bool
 	var err error
 	err = s.retry(ctx, true, func() (err error) {
+		if s.eng.Pipeline != nil && !s.noPipeline {
+			rec, raw, ok, err = s.loadNative(ctx, key, now)
+			return err
+		}
 		rec, raw, ok, err = scanRecord(s.db.QueryRowContext(ctx, s.q.load, key, now))
 		return err
 	})
@@ -315,6 +320,43 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 		return store.Record{}, false, fmt.Errorf("sqlstore: load: %w", err)
 	}
 	return rec, true, nil
+}
+
+// loadNative runs Load's query on an engine with a native connection
+// (PostgreSQL through pgx), reached through database/sql's Conn.Raw.
+// QueryRowContext would start a goroutine per query to watch a context that
+// can end (every store call of sesame has a deadline), and wake it when the
+// rows close: on a 2-core machine that cost the client about 55 µs of CPU
+// and 50 µs of wall time per Load, as much as the query itself. A
+// connection that broke is discarded. Errors are unclassified.
+func (s *Store) loadNative(ctx context.Context, key string, now any) (rec store.Record, raw rawValues, ok bool, err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return store.Record{}, rawValues{}, false, err
+	}
+	defer conn.Close()
+	rawErr := conn.Raw(func(dc any) error {
+		pc, native := s.eng.Pipeline(dc)
+		if !native {
+			err = fmt.Errorf("sqlstore: load: a %v store needs a *sql.DB of its engine's driver, got a connection of %T", s.dialect, dc)
+			return nil
+		}
+		err = pc.QueryRow(ctx, s.q.load, []any{key, now}, raw.dest(&rec)...)
+		if pc.Closed() {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+	switch {
+	case err == nil && rawErr != nil && !errors.Is(rawErr, driver.ErrBadConn):
+		err = rawErr
+	case errors.Is(err, errNoRows):
+		return store.Record{}, rawValues{}, false, nil
+	}
+	if err != nil {
+		return store.Record{}, rawValues{}, false, err
+	}
+	return rec, raw, true, nil
 }
 
 // scanRecord scans the columns of recordCols; ok is false on no row.
@@ -530,8 +572,13 @@ func (s *Store) createOnce(ctx context.Context, id string, args []any, now time.
 	d := s.dialect
 	args = append(args, d.timeArg(now), opKey(id), d.timeArg(normTime(s.now())))
 	err := s.runWrite(ctx, "apply", true, func() (bool, error) {
-		var wrote, remembered int
-		err := s.db.QueryRowContext(ctx, s.oq.createPG, args...).Scan(&wrote, &remembered)
+		// The statement reports the rows it remembered: one when it wrote
+		// the record.
+		var wrote int64
+		res, err := s.db.ExecContext(ctx, s.oq.createPG, args...)
+		if err == nil {
+			wrote, err = res.RowsAffected()
+		}
 		switch {
 		case s.isDuplicate(err):
 			// A twin of this change committed while this one ran.

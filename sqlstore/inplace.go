@@ -506,6 +506,21 @@ func (w *stmtWriter) argSilent(v any) int {
 	return len(w.args)
 }
 
+// tryTime returns the time a try of a change remembers its identity from:
+// the store's clock, but always after the time the previous try got, so
+// that no two tries of this store get the same one (inPlaceMySQL tells its
+// own ops row by it), whatever the clock does.
+func (s *Store) tryTime() time.Time {
+	t := normTime(s.now())
+	for {
+		last := s.lastTry.Load()
+		us := max(t.UnixMicro(), last+1)
+		if s.lastTry.CompareAndSwap(last, us) {
+			return time.UnixMicro(us).UTC()
+		}
+	}
+}
+
 // inPlaceMySQL runs the in-place UPDATE on MySQL, in a transaction with the
 // INSERT into the ops table for a change with an identity, sent as one
 // batch (one round trip). It returns the number of rows the UPDATE changed
@@ -516,6 +531,9 @@ func (s *Store) inPlaceMySQL(ctx context.Context, key string, c *store.Change, p
 	}
 	d := s.dialect
 	path := func(k string) string { return `$."` + k + `"` }
+	// The time the identity is remembered from, which also tells this
+	// try's row from an earlier one's (see below).
+	atArg := d.timeArg(s.tryTime())
 	write := func(w *stmtWriter) {
 		// The old value of a member, and the new value of an incremented
 		// one.
@@ -568,80 +586,112 @@ func (s *Store) inPlaceMySQL(ctx context.Context, key string, c *store.Change, p
 		// under REPEATABLE READ, InnoDB's gap locks in the ops table and
 		// the indexes made writes of different sessions deadlock under a
 		// burst (TestPoolUnderBurst: up to 3% of 64 concurrent writes).
+		// The conditions under which the change applies in place: the
+		// record is live, no touched value is a compressed one, every
+		// incremented value is an integer, and the result fits.
+		conds := func() {
+			w.sql(` AND expires > `)
+			w.arg(d.timeArg(now))
+			w.sql(` AND vals IS NOT NULL`)
+			for _, k := range p.touched {
+				w.sql(` AND COALESCE(LEFT(`)
+				old(k)
+				w.sql(`, 1), '') <> '~'`)
+			}
+			for _, k := range p.incrKeys {
+				w.sql(` AND COALESCE(`)
+				old(k)
+				w.sql(`, '0') REGEXP '`, intPattern, `'`)
+			}
+			w.sql(` AND `)
+			size()
+			w.sql(` <= `)
+			w.arg(int64(s.maxSize))
+		}
+		// The UPDATE, up to its WHERE.
+		update := func() {
+			w.sql(`UPDATE `, t, ` SET size = `)
+			size()
+			w.sql(`, vals = JSON_MERGE_PATCH(`)
+			if p.clear {
+				w.sql(`JSON_OBJECT()`)
+			} else {
+				w.sql(`vals`)
+			}
+			w.sql(`, `)
+			w.arg(p.patch())
+			if len(p.incrKeys) > 0 {
+				w.sql(`, JSON_OBJECT(`)
+				for i, k := range p.incrKeys {
+					if i > 0 {
+						w.sql(`, `)
+					}
+					w.arg(k)
+					w.sql(`, `)
+					sum(i)
+				}
+				w.sql(`)`)
+			}
+			w.sql(`), last_seen = `)
+			w.arg(d.timeArg(c.Now))
+			if !c.Expires.IsZero() {
+				w.sql(`, expires = `)
+				w.arg(d.timeArg(c.Expires))
+			}
+			if c.SetUser {
+				w.sql(`, user_id = `)
+				w.arg(c.UserID)
+				w.sql(`, ip = `)
+				w.arg(c.IP)
+				w.sql(`, user_agent = `)
+				w.arg(c.UserAgent)
+			}
+			w.sql(` WHERE id = `)
+			w.arg(key)
+		}
 		w.sql(`SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; SELECT 1 FROM `, t, ` WHERE id = `)
 		w.arg(key)
-		w.sql(` FOR UPDATE NOWAIT; UPDATE `, t, ` SET size = `)
-		size()
-		w.sql(`, vals = JSON_MERGE_PATCH(`)
-		if p.clear {
-			w.sql(`JSON_OBJECT()`)
-		} else {
-			w.sql(`vals`)
+		w.sql(` FOR UPDATE NOWAIT; `)
+		if id == "" {
+			update()
+			conds()
+			w.sql(`; COMMIT`)
+			return
 		}
+		// With an identity, it goes in first, when the change applies and
+		// no arrival of it has committed; the UPDATE then applies exactly
+		// when this INSERT put it there (the row lock, held since the
+		// SELECT, keeps the conditions true in between), which the time
+		// of this try, written with it, tells apart from an earlier try's
+		// row. The identity used to follow the UPDATE, inserted WHERE
+		// ROW_COUNT() > 0: when the client's connection broke during the
+		// batch, MariaDB could commit the UPDATE without it (traced in
+		// TestFaultsAtCommit: a try that failed with "invalid connection"
+		// had applied the change, and its retry found no identity and
+		// applied it again, about one run in eight).
+		w.sql(`INSERT INTO `, o, ` (id, at, result) SELECT `)
+		w.arg(opKey(id))
 		w.sql(`, `)
-		w.arg(p.patch())
-		if len(p.incrKeys) > 0 {
-			w.sql(`, JSON_OBJECT(`)
-			for i, k := range p.incrKeys {
-				if i > 0 {
-					w.sql(`, `)
-				}
-				w.arg(k)
-				w.sql(`, `)
-				sum(i)
-			}
-			w.sql(`)`)
-		}
-		w.sql(`), last_seen = `)
-		w.arg(d.timeArg(c.Now))
-		if !c.Expires.IsZero() {
-			w.sql(`, expires = `)
-			w.arg(d.timeArg(c.Expires))
-		}
-		if c.SetUser {
-			w.sql(`, user_id = `)
-			w.arg(c.UserID)
-			w.sql(`, ip = `)
-			w.arg(c.IP)
-			w.sql(`, user_agent = `)
-			w.arg(c.UserAgent)
-		}
-		w.sql(` WHERE id = `)
+		w.arg(atArg)
+		w.sql(`, NULL FROM `, t, ` WHERE id = `)
 		w.arg(key)
-		w.sql(` AND expires > `)
-		w.arg(d.timeArg(now))
-		w.sql(` AND vals IS NOT NULL`)
-		for _, k := range p.touched {
-			w.sql(` AND COALESCE(LEFT(`)
-			old(k)
-			w.sql(`, 1), '') <> '~'`)
-		}
-		for _, k := range p.incrKeys {
-			w.sql(` AND COALESCE(`)
-			old(k)
-			w.sql(`, '0') REGEXP '`, intPattern, `'`)
-		}
-		w.sql(` AND `)
-		size()
-		w.sql(` <= `)
-		w.arg(int64(s.maxSize))
-		if id != "" {
-			w.sql(` AND NOT EXISTS (SELECT 1 FROM `, o, ` WHERE id = `)
-			w.arg(opKey(id))
-			w.sql(`); INSERT INTO `, o, ` (id, at, result) SELECT `)
-			w.arg(opKey(id))
-			w.sql(`, `)
-			w.arg(d.timeArg(normTime(s.now())))
-			w.sql(`, NULL FROM DUAL WHERE ROW_COUNT() > 0`)
-		}
-		w.sql(`; COMMIT`)
+		conds()
+		w.sql(` AND NOT EXISTS (SELECT 1 FROM `, o, ` WHERE id = `)
+		w.arg(opKey(id))
+		w.sql(`); `)
+		update()
+		w.sql(` AND EXISTS (SELECT 1 FROM `, o, ` WHERE id = `)
+		w.arg(opKey(id))
+		w.sql(` AND at = `)
+		w.arg(atArg)
+		w.sql(`); COMMIT`)
 	}
 	q := s.statement(p.shape(d, c, id), write)
 	w := stmtWriter{args: make([]any, 0, 16+6*len(p.touched)+6*len(p.incrKeys))}
 	write(&w)
-	n := 5 // SET TRANSACTION, START, SELECT, UPDATE, [INSERT,] COMMIT
+	n, upd := 5, 3 // SET TRANSACTION, START, SELECT, [INSERT,] UPDATE, COMMIT
 	if id != "" {
-		n++
+		n, upd = 6, 4
 	}
 	affected, err := s.runBatch(ctx, q, w.args)
 	if err != nil {
@@ -650,7 +700,7 @@ func (s *Store) inPlaceMySQL(ctx context.Context, key string, c *store.Change, p
 	if len(affected) != n {
 		return 0, fmt.Errorf("sqlstore: apply: %d results of a batch of %d statements", len(affected), n)
 	}
-	return affected[3], nil
+	return affected[upd], nil
 }
 
 // runBatch runs a batch of statements (see engine.Engine.Batch) on a

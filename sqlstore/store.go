@@ -123,6 +123,9 @@ type Store struct {
 	// inPlaced counts the changes applied in place, batched the MySQL
 	// transactions of lockedUpdate sent as two batches, for tests.
 	inPlaced, batched atomic.Int64
+	// lastTry is the time (Unix µs) the last try of a change got from
+	// tryTime.
+	lastTry atomic.Int64
 	// stmts holds the text of the in-place statements by shape (see
 	// inplace.go).
 	stmts sync.Map

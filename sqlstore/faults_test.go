@@ -288,6 +288,16 @@ func hammerKillingOnce(t *testing.T, s, check *Store, kill func(ctx context.Cont
 	start := time.Now()
 	r := storetest.Hammer(t, s, check, opts)
 	if inPlace && s.inPlaced.Load() == 0 {
+		// As in TestFaultsAtCommit: eight workers on one record can send
+		// every try down the transaction path on a loaded machine (each
+		// in-place try meets another's row lock). Then this run proved
+		// nothing of the in-place path: hammer once more (both runs must
+		// lose and duplicate nothing).
+		t.Log("no change was applied in place: hammering once more")
+		checkHammer(t, r, killed.Load())
+		r = storetest.Hammer(t, s, check, opts)
+	}
+	if inPlace && s.inPlaced.Load() == 0 {
 		t.Error("no change was applied in place")
 	}
 	t.Logf("%v: %d kill rounds, %d connections killed", time.Since(start).Round(time.Millisecond), rounds.Load(), killed.Load())

@@ -467,27 +467,11 @@ func (s *Store) inPlacePG(ctx context.Context, key string, c *store.Change, p in
 // the conversions of database/sql's arguments (see also loadNative). A
 // connection that broke is discarded. Errors are unclassified.
 func (s *Store) execNative(ctx context.Context, query string, args []any) (int64, error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
 	var tag string
-	rawErr := conn.Raw(func(dc any) error {
-		pc, native := s.eng.Pipeline(dc)
-		if !native {
-			err = fmt.Errorf("sqlstore: a %v store needs a *sql.DB of its engine's driver, got a connection of %T", s.dialect, dc)
-			return nil
-		}
+	err := s.onNative(ctx, func(pc engine.Conn) (err error) {
 		tag, err = pc.Exec(ctx, query, args...)
-		if pc.Closed() {
-			return driver.ErrBadConn
-		}
-		return nil
+		return err
 	})
-	if err == nil && rawErr != nil && !errors.Is(rawErr, driver.ErrBadConn) {
-		err = rawErr
-	}
 	if err != nil {
 		return 0, err
 	}
@@ -497,6 +481,33 @@ func (s *Store) execNative(ctx context.Context, query string, args []any) (int64
 		return 0, fmt.Errorf("sqlstore: command tag %q: %w", tag, err)
 	}
 	return n, nil
+}
+
+// onNative runs fn on the native connection of a pooled connection (see
+// execNative), discarding the connection when it broke. Errors are
+// unclassified.
+func (s *Store) onNative(ctx context.Context, fn func(pc engine.Conn) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rawErr := conn.Raw(func(dc any) error {
+		pc, native := s.eng.Pipeline(dc)
+		if !native {
+			err = fmt.Errorf("sqlstore: a %v store needs a *sql.DB of its engine's driver, got a connection of %T", s.dialect, dc)
+			return nil
+		}
+		err = fn(pc)
+		if pc.Closed() {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+	if err == nil && rawErr != nil && !errors.Is(rawErr, driver.ErrBadConn) {
+		err = rawErr
+	}
+	return err
 }
 
 // argSilent adds a parameter for v without writing it, and returns its

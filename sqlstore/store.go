@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -333,27 +332,10 @@ func (s *Store) Load(ctx context.Context, key string) (store.Record, bool, error
 // and 50 µs of wall time per Load, as much as the query itself. A
 // connection that broke is discarded. Errors are unclassified.
 func (s *Store) loadNative(ctx context.Context, key string, now any) (rec store.Record, raw rawValues, ok bool, err error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return store.Record{}, rawValues{}, false, err
-	}
-	defer conn.Close()
-	rawErr := conn.Raw(func(dc any) error {
-		pc, native := s.eng.Pipeline(dc)
-		if !native {
-			err = fmt.Errorf("sqlstore: load: a %v store needs a *sql.DB of its engine's driver, got a connection of %T", s.dialect, dc)
-			return nil
-		}
-		err = pc.QueryRow(ctx, s.q.load, []any{key, now}, raw.dest(&rec)...)
-		if pc.Closed() {
-			return driver.ErrBadConn
-		}
-		return nil
+	err = s.onNative(ctx, func(pc engine.Conn) error {
+		return pc.QueryRow(ctx, s.q.load, []any{key, now}, raw.dest(&rec)...)
 	})
-	switch {
-	case err == nil && rawErr != nil && !errors.Is(rawErr, driver.ErrBadConn):
-		err = rawErr
-	case errors.Is(err, errNoRows):
+	if errors.Is(err, errNoRows) {
 		return store.Record{}, rawValues{}, false, nil
 	}
 	if err != nil {
